@@ -1,0 +1,330 @@
+"""Resolving an app's configuration from its sources, remembering where each value came from.
+
+Sources, lowest to highest precedence, the same in every mode:
+
+1. the defaults of the app's argparse parser;
+2. what the app itself put in ``app.config`` (Flask's own defaults do not count);
+3. a config file (TOML or ``.py``) named by ``--config`` or ``<PREFIX>CONFIG``;
+4. ``$CREDENTIALS_DIRECTORY/<key>`` (systemd's ``LoadCredential=``);
+5. env vars ``<PREFIX><KEY>``, or ``<PREFIX><KEY>_FILE`` naming a file that holds the value;
+6. command-line flags, in standalone mode only.
+
+Serving settings follow the same order with their own names: their declared
+default, the serving defaults the app gives, the file's ``[serve]`` table,
+``FLASKD_<NAME>`` env vars, flags.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import difflib
+import json
+import logging
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import flask
+
+from ._errors import ConfigError
+from ._fields import MASK, BadValue, Field, field_like, hide_password, looks_secret, mask
+from ._parser import Schema
+from ._settings import SETTINGS
+
+log = logging.getLogger("flaskd")
+
+_TOML_TABLE = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]")
+_TOML_KEY = re.compile(r"""^\s*(["']?)([A-Za-z0-9_-]+)\1\s*=""")
+
+
+@dataclasses.dataclass(frozen=True)
+class Value:
+    """A resolved value and where it came from (``"env NOTES_DB"``, ``"notes.toml:3"``...)."""
+
+    value: Any
+    source: str
+    secret: bool = False
+
+    def shown(self) -> str:
+        """The value as it may be displayed: a secret is masked."""
+        return MASK if self.secret and self.value is not None else mask(self.value)
+
+    def public(self) -> Any:
+        """The value as it may be exported (JSON): a secret is masked, so is a password in a URL."""
+        if self.secret and self.value is not None:
+            return MASK
+        return hide_password(self.value) if isinstance(self.value, str) else self.value
+
+
+@dataclasses.dataclass
+class Resolved:
+    """The outcome of resolving: app config and serving settings, each with provenance."""
+
+    app: dict[str, Value]
+    serve: dict[str, Value]
+    config_file: str | None = None
+    #: Likely mistakes, logged when the service starts: unknown keys in the config file.
+    warnings: list[str] = dataclasses.field(default_factory=list)
+    #: Things ``flaskd config`` points out: options that land on Flask's own settings.
+    notes: list[str] = dataclasses.field(default_factory=list)
+
+    def serve_values(self) -> dict[str, Any]:
+        return {name: v.value for name, v in self.serve.items()}
+
+
+@dataclasses.dataclass(frozen=True)
+class Sources:
+    """What one resolution reads: the environment and, in standalone mode, the flags."""
+
+    environ: Mapping[str, str]
+    #: App keys given as flags: key -> (value already converted by argparse, flag).
+    app_flags: Mapping[str, tuple[Any, str]] = dataclasses.field(default_factory=dict)
+    #: Serving settings given as flags: name -> (text or value, flag).
+    serve_flags: Mapping[str, tuple[Any, str]] = dataclasses.field(default_factory=dict)
+    #: The config file named on the command line: (path, flag).
+    config_flag: tuple[str, str] | None = None
+    #: Words for the missing-value message: how this mode takes flags, if at all.
+    flags_hint: str | None = None
+
+
+def resolve(
+    app: flask.Flask,
+    schema: Schema,
+    prefix: str,
+    serve_defaults: Mapping[str, Any],
+    sources: Sources,
+) -> Resolved:
+    """Resolve the app's configuration and the serving settings from every source.
+
+    Raises `ConfigError` naming the key, the source and what would be accepted.
+    """
+    environ = sources.environ
+    fields = {key: option.field for key, option in schema.options.items()}
+    values: dict[str, Value] = {}
+    for key, f in fields.items():
+        values[key] = Value(f.default, "default", f.secret)
+
+    baseline = app.make_config()
+    for key, current in app.config.items():
+        if key not in baseline or baseline[key] != current:
+            values[key] = Value(current, "app", _secret(fields, key))
+            fields.setdefault(key, field_like(key, current, looks_secret(key)))
+
+    serve = _serve_defaults(schema, serve_defaults)
+    resolved = Resolved(values, serve)
+
+    path, origin = _config_path(prefix, sources)
+    if path is not None:
+        resolved.config_file = path
+        app_data, serve_data = _load_file(path, origin)
+        known = set(fields) | set(baseline)
+        for key, (data, where) in app_data.items():
+            if key not in known:
+                resolved.warnings.append(_unknown_key(where, key, known))
+            f = fields.get(key) or field_like(key, data, looks_secret(key))
+            values[key] = Value(_convert(f, data, where, from_file=True), where, f.secret)
+        for name, (data, where) in serve_data.items():
+            if name not in SETTINGS:
+                resolved.warnings.append(_unknown_key(where, name, SETTINGS, table="[serve]"))
+                continue
+            serve[name] = Value(_convert(SETTINGS[name].field, data, where, True), where)
+
+    for key, text, where in _env_values(prefix, environ, fields, baseline):
+        f = fields.get(key) or _like_json(key, baseline.get(key))
+        values[key] = Value(_convert(f, text, where), where, f.secret or "_FILE" in where)
+
+    for s in SETTINGS.values():
+        if s.env in environ:
+            serve[s.name] = Value(_convert(s.field, environ[s.env], f"env {s.env}"), f"env {s.env}")
+
+    for key, (value, flag) in sources.app_flags.items():
+        values[key] = Value(value, f"flag {flag}", _secret(fields, key))
+    for name, (data, flag) in sources.serve_flags.items():
+        serve[name] = Value(_convert(SETTINGS[name].field, data, f"flag {flag}"), f"flag {flag}")
+
+    _check_required(schema, values, prefix, sources.flags_hint)
+    for name, _action in schema.address.items():
+        values[name.upper()] = serve[name]
+    _note_collisions(schema, baseline, resolved)
+    return resolved
+
+
+def _secret(fields: Mapping[str, Field], key: str) -> bool:
+    f = fields.get(key)
+    return f.secret if f is not None else looks_secret(key)
+
+
+def _serve_defaults(schema: Schema, serve_defaults: Mapping[str, Any]) -> dict[str, Value]:
+    serve = {name: Value(s.field.default, "default") for name, s in SETTINGS.items()}
+    for name, action in schema.address.items():
+        if action.default is not None:
+            where = f"default of {action.option_strings[0]}"
+            serve[name] = Value(_convert(SETTINGS[name].field, action.default, where), where)
+    for name, data in serve_defaults.items():
+        serve[name] = Value(_convert(SETTINGS[name].field, data, "app"), "app")
+    return serve
+
+
+def _config_path(prefix: str, sources: Sources) -> tuple[str | None, str]:
+    if sources.config_flag is not None:
+        return sources.config_flag[0], f"flag {sources.config_flag[1]}"
+    env = prefix + "CONFIG"
+    if sources.environ.get(env):
+        return sources.environ[env], f"env {env}"
+    return None, ""
+
+
+def _convert(f: Field, data: Any, where: str, from_file: bool = False) -> Any:
+    try:
+        return f.from_data(data) if from_file or not isinstance(data, str) else f.from_text(data)
+    except BadValue as e:
+        shown = MASK if f.secret else mask(data)
+        raise ConfigError(f"{where}: invalid value {shown} for {f.key}: {e}") from None
+
+
+def _like_json(key: str, current: Any) -> Field:
+    """A field for an env var the app did not declare: typed like Flask's from_prefixed_env."""
+    if current is not None:
+        return field_like(key, current, looks_secret(key))
+
+    def convert(text: str) -> Any:
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            return text
+
+    return Field(key, convert=convert, secret=looks_secret(key))
+
+
+def _env_values(
+    prefix: str, environ: Mapping[str, str], fields: Mapping[str, Field], baseline: flask.Config
+) -> Iterable[tuple[str, str, str]]:
+    """Yield (key, text, source) for credentials and every ``<PREFIX>`` env var."""
+    known = set(fields) | set(baseline)
+    credentials = environ.get("CREDENTIALS_DIRECTORY")
+    if credentials:
+        for key in sorted(known):
+            for name in (key, key.lower()):
+                path = Path(credentials, name)
+                if path.is_file():
+                    yield key, _read_secret(path, f"credential {name}"), f"credential {name}"
+                    break
+    for var in sorted(environ):
+        if not var.startswith(prefix) or var == prefix + "CONFIG" or var == prefix:
+            continue
+        key = var[len(prefix) :]
+        if key.endswith("_FILE") and key not in known:
+            key = key[: -len("_FILE")]
+            if prefix + key in environ:
+                raise ConfigError(f"env {var}: {prefix + key} is set too; set only one of them")
+            where = f"env {var}"
+            yield key, _read_secret(Path(environ[var]), where), where
+        else:
+            yield key, environ[var], f"env {var}"
+
+
+def _read_secret(path: Path, where: str) -> str:
+    try:
+        return path.read_text().rstrip("\r\n")
+    except OSError as e:
+        raise ConfigError(f"{where}: cannot read {str(path)!r}: {e.strerror}") from None
+
+
+def _load_file(
+    path: str, origin: str
+) -> tuple[dict[str, tuple[Any, str]], dict[str, tuple[Any, str]]]:
+    """Read a config file into (app values, serving values), each with its ``file:line``."""
+    file = Path(path)
+    if file.suffix not in (".toml", ".py"):
+        raise ConfigError(f"{origin}: config file {path!r} is neither .toml nor .py")
+    if not file.is_file():
+        raise ConfigError(f"{origin}: config file {path!r} not found")
+    return _load_toml(file) if file.suffix == ".toml" else (_load_py(file), {})
+
+
+def _load_toml(file: Path) -> tuple[dict[str, tuple[Any, str]], dict[str, tuple[Any, str]]]:
+    text = file.read_text()
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{file}: invalid TOML: {e}") from None
+    lines: dict[tuple[str, str], int] = {}
+    table = ""
+    for number, line in enumerate(text.splitlines(), 1):
+        if m := _TOML_TABLE.match(line):
+            table = m[1]
+        elif m := _TOML_KEY.match(line):
+            lines.setdefault((table, m[2]), number)
+
+    def where(table: str, key: str) -> str:
+        number = lines.get((table, key)) or lines.get(("", table))
+        return f"{file}:{number}" if number else str(file)
+
+    app: dict[str, tuple[Any, str]] = {}
+    serve: dict[str, tuple[Any, str]] = {}
+    for key, value in data.items():
+        if key == "serve" and isinstance(value, dict):
+            serve = {k: (v, where("serve", k)) for k, v in value.items()}
+        else:
+            app[key.upper()] = (value, where("", key))
+    return app, serve
+
+
+def _load_py(file: Path) -> dict[str, tuple[Any, str]]:
+    config = flask.Config(str(file.parent))
+    try:
+        config.from_pyfile(str(file.resolve()))
+    except SyntaxError as e:
+        raise ConfigError(f"{file}:{e.lineno}: invalid Python: {e.msg}") from None
+    except Exception as e:
+        raise ConfigError(f"{file}: failed to load: {type(e).__name__}: {e}") from None
+    lines: dict[str, int] = {}
+    for node in ast.parse(file.read_text()).body:
+        targets = node.targets if isinstance(node, ast.Assign) else []
+        for target in targets:
+            if isinstance(target, ast.Name):
+                lines.setdefault(target.id, node.lineno)
+    return {k: (v, f"{file}:{lines[k]}" if k in lines else str(file)) for k, v in config.items()}
+
+
+def _unknown_key(where: str, key: str, known: Iterable[str], table: str = "") -> str:
+    note = f"{where}: unknown key {key!r}{' in ' + table if table else ''}"
+    close = difflib.get_close_matches(key, list(known), n=1)
+    return note + (f"; did you mean {close[0]!r}?" if close else " (is it a typo?)")
+
+
+def _check_required(
+    schema: Schema, values: Mapping[str, Value], prefix: str, flags_hint: str | None
+) -> None:
+    for key, option in schema.options.items():
+        f = option.field
+        if f.required and values[key].source == "default":
+            ways = [f"set {prefix}{key}", f"add {key} to the config file"]
+            if flags_hint and f.flag:
+                ways.append(f"pass {f.flag}")
+            elif flags_hint:
+                ways.append(f"pass {option.dest.upper()} on the command line")
+            raise ConfigError(f"{key} is required: " + ", ".join(ways[:-1]) + " or " + ways[-1])
+
+
+def _note_collisions(schema: Schema, baseline: flask.Config, resolved: Resolved) -> None:
+    for key, option in schema.options.items():
+        if key in baseline:
+            resolved.notes.append(
+                f"option {option.field.flag or option.dest} sets Flask's own setting {key}"
+                + (
+                    "; flaskd never turns on the debugger under a production server"
+                    " (use --dev, or --debug when run as a script)"
+                    if key == "DEBUG"
+                    else ""
+                )
+            )
+
+
+def warn(notes: Iterable[str]) -> None:
+    """Log each note as a warning."""
+    for note in notes:
+        log.warning("%s", note)

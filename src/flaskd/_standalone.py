@@ -1,0 +1,94 @@
+"""The command line of an app run as a script: its own options plus the serving options."""
+
+from __future__ import annotations
+
+import argparse
+import copy
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ._config import Sources
+from ._settings import SETTINGS
+
+if TYPE_CHECKING:
+    from ._service import Service
+
+_SERVE = "flaskd_serve_"
+
+
+def build_parser(service: Service) -> argparse.ArgumentParser:
+    """The app's parser with the serving options added: what ``--help`` shows."""
+    base = service.parser or argparse.ArgumentParser()
+    parser = copy.deepcopy(base)
+    taken = set(parser._option_string_actions)
+    group = parser.add_argument_group("serving options (flaskd)")
+    for name, s in SETTINGS.items():
+        if name in service.schema.address or s.flag in taken:
+            continue
+        group.add_argument(
+            s.flag, dest=_SERVE + name, metavar=s.metavar, help=f"{s.field.help} [{s.env}]"
+        )
+    if "--config" not in taken:
+        group.add_argument(
+            "--config",
+            dest=_SERVE + "config",
+            metavar="FILE",
+            help=f"Config file, TOML or .py. [{service.env_prefix}CONFIG]",
+        )
+    if "--dev" not in taken:
+        group.add_argument(
+            "--dev",
+            dest=_SERVE + "dev",
+            action="store_true",
+            help="Development mode: Flask's reloader and debugger, on loopback only.",
+        )
+    return parser
+
+
+def parse_command_line(service: Service, argv: Sequence[str]) -> tuple[Sources, bool]:
+    """Parse ``argv``; return the sources it gives and whether dev mode was asked for.
+
+    Only the flags actually given count as the "flag" source, so a parser
+    default never hides an env var or a config file value.
+    """
+    import os
+
+    shown = build_parser(service)
+    parser = copy.deepcopy(shown)
+    for action in parser._actions:
+        if action.dest != "help":
+            action.default = argparse.SUPPRESS
+            action.required = False  # checked after env and file, which may satisfy it
+    parser.format_help = shown.format_help  # type: ignore[method-assign]
+    parser.format_usage = shown.format_usage  # type: ignore[method-assign]
+    given: dict[str, Any] = vars(parser.parse_args(argv))
+
+    flags = {a.dest: _flag(a) for a in parser._actions}
+    app_flags, serve_flags = {}, {}
+    for name, action in service.schema.address.items():
+        if action.dest in given:
+            serve_flags[name] = (given.pop(action.dest), _flag(action))
+    config = given.pop(_SERVE + "config", None)
+    dev = bool(given.pop(_SERVE + "dev", False))
+    for dest, value in given.items():
+        if dest.startswith(_SERVE):
+            name = dest.removeprefix(_SERVE)
+            serve_flags[name] = (value, SETTINGS[name].flag)
+        else:
+            app_flags[dest.upper()] = (value, flags[dest])
+    debug = service.schema.options.get("DEBUG")
+    if debug and app_flags.get("DEBUG", (False,))[0] is True:
+        dev = True  # a script's own --debug flag means flaskd's dev mode
+    sources = Sources(
+        os.environ,
+        app_flags=app_flags,
+        serve_flags=serve_flags,
+        config_flag=(config, "--config") if config else None,
+        flags_hint="as a script",
+    )
+    return sources, dev
+
+
+def _flag(action: argparse.Action) -> str:
+    long = [f for f in action.option_strings if f.startswith("--")]
+    return (long or action.option_strings or [action.dest.upper()])[0]

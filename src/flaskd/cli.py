@@ -1,0 +1,124 @@
+"""The ``flaskd`` command: run, dev and config, a thin layer over `Service`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from ._config import Resolved, Sources
+from ._run import serve
+from ._settings import SETTINGS
+from ._target import load_target
+
+TARGET_HELP = (
+    "TARGET is a file (notes.py), a module (notes), or module:name or module:factory(args)."
+)
+
+F = Callable[..., Any]
+
+
+def _serving_options(f: F) -> F:
+    """Add one click option per declared serving setting."""
+    for s in reversed(SETTINGS.values()):
+        help = f"{s.field.help} [env {s.env}; default {s.field.default}]"
+        f = click.option(s.flag, s.name, metavar=s.metavar, help=help)(f)
+    return click.option(
+        "--config",
+        "config_file",
+        metavar="FILE",
+        help="Config file, TOML or .py. [env <PREFIX>CONFIG]",
+    )(f)
+
+
+def _sources(config_file: str | None, serve_flags: dict[str, str | None]) -> Sources:
+    import os
+
+    given = {
+        name: (text, SETTINGS[name].flag) for name, text in serve_flags.items() if text is not None
+    }
+    config = (config_file, "--config") if config_file else None
+    return Sources(os.environ, serve_flags=given, config_flag=config)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="flaskd")
+def cli() -> None:
+    """Run a Flask app in production: one configuration, real start-up and shutdown."""
+
+
+@cli.command()
+@click.argument("target")
+@_serving_options
+def run(target: str, config_file: str | None, **serve_flags: str | None) -> None:
+    """Serve TARGET with a production server (waitress unless --server says otherwise).
+
+    App options come from the config file and <PREFIX><KEY> env vars.
+    """
+    service = load_target(target)
+    serve(service, service.resolve(_sources(config_file, serve_flags)))
+
+
+@cli.command()
+@click.argument("target")
+@_serving_options
+def dev(target: str, config_file: str | None, **serve_flags: str | None) -> None:
+    """Serve TARGET with Flask's reloader and debugger, on loopback only."""
+    service = load_target(target)
+    serve(service, service.resolve(_sources(config_file, serve_flags)), dev=True)
+
+
+@cli.command()
+@click.argument("target")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@_serving_options
+def config(target: str, config_file: str | None, as_json: bool, **serve_flags: str | None) -> None:
+    """Show TARGET's resolved configuration and where each value came from.
+
+    Secrets are masked.
+    """
+    service = load_target(target)
+    resolved = service.resolve(_sources(config_file, serve_flags))
+    if as_json:
+        click.echo(json.dumps(_as_json(service.env_prefix, resolved), indent=2, default=str))
+    else:
+        click.echo(_as_table(service.env_prefix, resolved))
+
+
+def _as_json(prefix: str, resolved: Resolved) -> dict[str, Any]:
+    def entries(values: dict[str, Any]) -> dict[str, Any]:
+        return {k: {"value": v.public(), "source": v.source} for k, v in values.items()}
+
+    return {
+        "env_prefix": prefix,
+        "config_file": resolved.config_file,
+        "app": entries(resolved.app),
+        "serve": entries(resolved.serve),
+        "warnings": resolved.warnings,
+        "notes": resolved.notes,
+    }
+
+
+def _as_table(prefix: str, resolved: Resolved) -> str:
+    lines = [
+        f"App configuration (env prefix {prefix}, config file {resolved.config_file or 'none'}):"
+    ]
+    for title, values in (("", resolved.app), ("Serving settings:", resolved.serve)):
+        if title:
+            lines.append(title)
+        width = max((len(k) for k in values), default=0)
+        shown = {k: v.shown() for k, v in values.items()}
+        vwidth = max((len(s) for s in shown.values()), default=0)
+        lines += [f"  {k:<{width}}  {shown[k]:<{vwidth}}  {v.source}" for k, v in values.items()]
+    for title, notes in (("Warnings:", resolved.warnings), ("Notes:", resolved.notes)):
+        if notes:
+            lines.append(title)
+            lines += [f"  - {note}" for note in notes]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Entry point of the ``flaskd`` console script."""
+    cli(prog_name="flaskd")

@@ -1,0 +1,3 @@
+"""A module with no app in it."""
+
+VALUE = 1

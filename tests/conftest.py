@@ -1,0 +1,121 @@
+"""Shared fixtures: real server processes on free loopback ports, and a clean environment."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+import requests
+
+APPS = Path(__file__).parent / "apps"
+ROOT = Path(__file__).parent.parent
+EXAMPLE = ROOT / "examples" / "notes"
+#: Env var prefixes the tests' apps use; cleared around every test.
+PREFIXES = ("FLASKD_", "NOTES_", "HOOKS_", "OPTS_", "PLAIN_", "TESTAPP_", "CREDENTIALS_DIRECTORY")
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Start every test without flaskd's or the test apps' env vars."""
+    for name in list(os.environ):
+        if name.startswith(PREFIXES):
+            monkeypatch.delenv(name)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Proc:
+    """A server process started for a test, with its output kept in a file."""
+
+    def __init__(
+        self, args: Sequence[str], *, cwd: Path, env: dict[str, str], log: Path
+    ) -> None:
+        self.args = list(args)
+        self.log = log
+        self._out = log.open("wb")
+        self.popen = subprocess.Popen(
+            self.args, cwd=cwd, env=env, stdout=self._out, stderr=subprocess.STDOUT
+        )
+
+    @property
+    def output(self) -> str:
+        self._out.flush()
+        return self.log.read_text()
+
+    def wait_http(self, url: str, timeout: float = 20) -> requests.Response:
+        """Wait until ``url`` answers; fail with the process's output if it never does."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                pytest.fail(f"{self.args} exited {self.popen.returncode}:\n{self.output}")
+            try:
+                return requests.get(url, timeout=2)
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        pytest.fail(f"{url} did not answer in {timeout}s:\n{self.output}")
+
+    def signal(self, signum: int = signal.SIGTERM) -> None:
+        self.popen.send_signal(signum)
+
+    def wait(self, timeout: float = 20) -> int:
+        try:
+            return self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"{self.args} did not exit in {timeout}s:\n{self.output}")
+
+    def stop(self) -> int:
+        """Stop the process with SIGTERM and return its exit code."""
+        if self.popen.poll() is None:
+            self.signal(signal.SIGTERM)
+        return self.wait()
+
+    def kill(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.kill()
+            self.popen.wait()
+        self._out.close()
+
+
+@pytest.fixture
+def spawn(tmp_path: Path) -> Iterator[object]:
+    """Start processes that are killed when the test ends: spawn(args, cwd=..., env={...})."""
+    procs: list[Proc] = []
+
+    def start(args: Sequence[str], *, cwd: Path = APPS, env: dict[str, str] | None = None) -> Proc:
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith(PREFIXES)}
+        full_env.update(env or {})
+        full_env["PYTHONUNBUFFERED"] = "1"
+        proc = Proc(args, cwd=cwd, env=full_env, log=tmp_path / f"proc{len(procs)}.log")
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        proc.kill()
+
+
+def run(
+    args: Sequence[str], *, cwd: Path = APPS, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a command to completion (it must not serve) and return its result."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(PREFIXES)}
+    full_env.update(env or {})
+    return subprocess.run(
+        args, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+PY = sys.executable
+FLASKD = [PY, "-m", "flaskd"]

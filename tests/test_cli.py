@@ -1,0 +1,145 @@
+"""The flaskd command: finding the TARGET, `flaskd config`, and bad input at the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import FLASKD, free_port, run
+
+
+def assert_user_error(result, *fragments: str) -> None:
+    """Exit 2, one line on stderr containing every fragment, no traceback."""
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("target", "source"),
+    [
+        ("opts.py", "default"),
+        ("opts", "default"),
+        ("opts:service", "default"),
+        ("opts:app", "default"),
+        ("opts:create_app", "default"),
+        ("plain.py", "app"),
+        ("factory:make('hey')", None),
+    ],
+)
+def test_target_forms(target: str, source: str | None) -> None:
+    """TARGET may be a file, a module, module:name or module:factory(args), as in flask --app."""
+    result = run([*FLASKD, "config", target, "--json"])
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    if target.startswith("opts"):
+        assert data["env_prefix"] == "OPTS_"
+        assert data["app"]["WORKERS"] == {"value": 2, "source": source}
+    elif target == "plain.py":
+        assert data["app"]["GREETING"] == {"value": "hello", "source": "app"}
+
+
+def test_config_shows_sources_and_masks_secrets(tmp_path: Path) -> None:
+    """flaskd config prints each value with where it came from, and never a secret."""
+    token = tmp_path / "token"
+    token.write_text("hunter2")
+    conf = tmp_path / "opts.toml"
+    conf.write_text("workers = 9\n[serve]\nthreads = 3\n")
+    env = {"OPTS_API_TOKEN_FILE": str(token), "OPTS_MODE": "fast", "FLASKD_PORT": "6001"}
+    result = run([*FLASKD, "config", "opts.py", "--config", str(conf)], env=env)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "hunter2" not in out
+    lines = {line.split()[0]: line for line in out.splitlines() if line.startswith("  ")}
+    assert lines["API_TOKEN"].split()[1:] == ["********", "env", "OPTS_API_TOKEN_FILE"]
+    assert lines["WORKERS"].split()[1:] == ["9", f"{conf}:1"]
+    assert lines["MODE"].split()[1:] == ["'fast'", "env", "OPTS_MODE"]
+    assert lines["threads"].split()[1:] == ["3", f"{conf}:3"]
+    assert lines["port"].split()[1:] == ["6001", "env", "FLASKD_PORT"]
+    assert lines["LEVEL"].split()[1:] == ["'set-by-app'", "app"]
+
+
+def test_config_points_out_flask_setting_collision() -> None:
+    """flaskd config says when an app option lands on one of Flask's settings."""
+    result = run([*FLASKD, "config", "debug_flag.py"])
+    assert "option --debug sets Flask's own setting DEBUG" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "fragments"),
+    [
+        (["config", "opts.py"], {"OPTS_WORKERS": "x"}, ["env OPTS_WORKERS", "'x'", "an integer"]),
+        (["config", "opts.py"], {"OPTS_MODE": "turbo"}, ["env OPTS_MODE", "one of 'fast', 'safe'"]),
+        (["run", "opts.py", "--port", "99999"], {}, ["flag --port", "'99999'", "0 to 65535"]),
+        (["run", "opts.py", "--threads", "0"], {}, ["flag --threads", "at least 1"]),
+        (["run", "opts.py", "--server", "tomcat"], {}, ["flag --server", "'tomcat'", "'waitress'"]),
+        (["run", "opts.py", "--config", "missing.toml"], {}, ["flag --config", "missing.toml", "not found"]),
+        (["run", "opts.py"], {"OPTS_CONFIG": "x.ini"}, ["env OPTS_CONFIG", "neither .toml nor .py"]),
+        (["run", "required.py"], {}, ["NAME is required", "TESTAPP_NAME"]),
+        (["run", "required.py"], {"TESTAPP_NAME": "x"}, ["DB is required", "set TESTAPP_DB"]),
+        (["run", "broken_import.py"], {}, ["broken_import.py:3", "ModuleNotFoundError", "this_module_does_not_exist"]),
+        (["run", "no_app.py"], {}, ["no app found in 'no_app'", "create_app"]),
+        (["run", "no_such_file.py"], {}, ["no_such_file"]),
+        (["run", "opts:nothing"], {}, ["'opts' has no attribute 'nothing'"]),
+        (["run", "opts:KEYS"], {}, ["found a tuple, not a Flask app"]),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args, env, fragments) -> None:
+    """Each user mistake gives one line naming what is wrong and where, and exit code 2."""
+    assert_user_error(run([*FLASKD, *args], env=env), *fragments)
+
+
+def test_bad_toml_at_the_command_line(tmp_path: Path) -> None:
+    """Invalid TOML gives its file and line, exit 2."""
+    conf = tmp_path / "bad.toml"
+    conf.write_text("workers = 3\nmode = \n")
+    assert_user_error(run([*FLASKD, "run", "opts.py", "--config", str(conf)]), str(conf), "line 2")
+
+
+def test_toml_wrong_type_at_the_command_line(tmp_path: Path) -> None:
+    """A TOML value of the wrong type names file:line and the accepted type."""
+    conf = tmp_path / "bad.toml"
+    conf.write_text("\nworkers = 'lots'\n")
+    result = run([*FLASKD, "run", "opts.py", "--config", str(conf)])
+    assert_user_error(result, f"{conf}:2", "'lots'", "WORKERS", "an integer")
+
+
+def test_port_in_use_names_the_address() -> None:
+    """A port already in use is one line that names the address, exit 2."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        result = run([*FLASKD, "run", "opts.py", "--port", str(port)])
+    assert_user_error(result, f"cannot listen on 127.0.0.1:{port}", "in use")
+
+
+def test_dev_refuses_public_host() -> None:
+    """flaskd dev refuses a non-loopback host: the debugger must never be public."""
+    result = run([*FLASKD, "dev", "opts.py", "--host", "0.0.0.0", "--port", str(free_port())])
+    assert_user_error(result, "dev mode refuses host '0.0.0.0'")
+
+
+def test_import_time_parse_args_sees_no_flaskd_argv(tmp_path: Path) -> None:
+    """An old script that parses its command line at import sees an empty one, not flaskd's."""
+    script = tmp_path / "legacy.py"
+    script.write_text(
+        "import argparse\nfrom flask import Flask\napp = Flask(__name__)\n"
+        "p = argparse.ArgumentParser()\np.add_argument('--db', default='x')\n"
+        "args = p.parse_args()\n"
+    )
+    result = run([*FLASKD, "config", str(script), "--port", "5555"])
+    assert result.returncode == 0, result.stderr
+
+
+def test_python_m_flaskd() -> None:
+    """python -m flaskd is the same command."""
+    result = run([*FLASKD, "--help"])
+    assert result.returncode == 0
+    assert "run" in result.stdout and "config" in result.stdout

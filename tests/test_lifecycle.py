@@ -1,0 +1,167 @@
+"""Start-up and shutdown hooks, in real server processes."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import signal
+from pathlib import Path
+
+import pytest
+import requests
+from conftest import FLASKD, PY, free_port
+
+import flask
+from flaskd import Service, StartupError
+
+
+def first_requests(url: str, count: int = 16) -> list[requests.Response]:
+    """Send ``count`` requests at the same moment, from as many threads."""
+    with concurrent.futures.ThreadPoolExecutor(count) as pool:
+        return list(pool.map(lambda _: requests.get(url, timeout=30), range(count)))
+
+
+def wait_listening(proc, port: int) -> None:
+    """Wait until the port accepts connections, without sending an HTTP request."""
+    import socket
+    import time
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        assert proc.popen.poll() is None, proc.output
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    pytest.fail(f"port {port} never listened:\n{proc.output}")
+
+
+SERVED_LAZILY = {
+    "waitress-serve, Service as app": ["waitress-serve", "--threads", "16", "--port", "{port}", "opts:service"],
+    "waitress-serve, bare app": ["waitress-serve", "--threads", "16", "--port", "{port}", "opts:app"],
+    "gunicorn gthread, Service as app": [
+        "gunicorn", "-k", "gthread", "--threads", "16", "-b", "127.0.0.1:{port}", "opts:service",
+    ],
+}
+
+
+@pytest.mark.parametrize("command", SERVED_LAZILY.values(), ids=SERVED_LAZILY.keys())
+def test_startup_hooks_run_once_under_16_concurrent_first_requests(spawn, command) -> None:
+    """16 threads making the first request at once run the start-up hooks exactly once."""
+    port = free_port()
+    args = [part.format(port=port) for part in command]
+    proc = spawn(args, env={"OPTS_HOOK_DELAY": "0.5"})
+    wait_listening(proc, port)
+    responses = first_requests(f"http://127.0.0.1:{port}/runs")
+    assert [r.status_code for r in responses] == [200] * 16
+    assert {r.json() for r in responses} == {1}
+
+
+def test_startup_hooks_run_once_in_process_threads() -> None:
+    """Service.start called by 16 threads at once runs the hook once and all see it done."""
+    app = flask.Flask("threads")
+    service = Service(app, env_prefix="THREADS_")
+    runs = []
+
+    @service.on_startup
+    def slow(app):
+        import time
+
+        time.sleep(0.2)
+        runs.append(1)
+
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        apps = list(pool.map(lambda _: service.start(), range(16)))
+    assert runs == [1]
+    assert all(a is app for a in apps)
+
+
+def test_hooks_order_and_shutdown_in_reverse(spawn, tmp_path: Path) -> None:
+    """Start-up hooks run in order before the first request; shutdown hooks in reverse on
+    SIGTERM, a failing one logged while the others still run; the process exits 0."""
+    log = tmp_path / "hooks.log"
+    port = free_port()
+    proc = spawn([*FLASKD, "run", "hooks.py", "--port", str(port)], env={"HOOKS_LOG": str(log)})
+    assert proc.wait_http(f"http://127.0.0.1:{port}/").text == "ok"
+    assert proc.stop() == 0
+    assert log.read_text().splitlines() == [
+        "startup first",
+        "startup second",
+        "request",
+        "shutdown second",
+        "shutdown first",
+    ]
+    assert "shutdown hook hooks:broken failed" in proc.output
+    assert "RuntimeError: cannot flush" in proc.output
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_standalone_stops_gracefully_on_signal(spawn, tmp_path: Path, signum: int) -> None:
+    """A script run with service.main() runs its shutdown hooks on SIGTERM and SIGINT, exit 0."""
+    log = tmp_path / "hooks.log"
+    port = free_port()
+    proc = spawn([PY, "hooks.py", "--log", str(log), "--port", str(port)])
+    proc.wait_http(f"http://127.0.0.1:{port}/")
+    proc.signal(signum)
+    assert proc.wait() == 0
+    assert log.read_text().splitlines()[-2:] == ["shutdown second", "shutdown first"]
+
+
+def test_in_flight_request_completes_on_sigterm(spawn, tmp_path: Path) -> None:
+    """A request in flight when SIGTERM arrives still gets its answer before the process exits."""
+    import threading
+    import time
+
+    port = free_port()
+    proc = spawn([*FLASKD, "run", "hooks.py", "--port", str(port)], env={"HOOKS_LOG": str(tmp_path / "l")})
+    proc.wait_http(f"http://127.0.0.1:{port}/")
+    result: list[requests.Response] = []
+    slow = threading.Thread(
+        target=lambda: result.append(requests.get(f"http://127.0.0.1:{port}/slow", timeout=30))
+    )
+    slow.start()
+    time.sleep(0.5)
+    proc.signal(signal.SIGTERM)
+    slow.join()
+    assert proc.wait() == 0
+    assert (result[0].status_code, result[0].text) == (200, "slow ok")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [*FLASKD, "run", "bad_hook.py"],
+        [PY, "bad_hook.py"],
+    ],
+    ids=["flaskd run", "script"],
+)
+def test_failing_startup_hook_exits_3_before_serving(spawn, command) -> None:
+    """A start-up hook that raises exits with code 3, naming the hook and the error."""
+    port = free_port()
+    proc = spawn([*command, "--port", str(port)])
+    assert proc.wait() == 3
+    assert "start-up hook bad_hook:connect failed: ConnectionError: database at" in proc.output
+    assert "Traceback" not in proc.output
+
+
+def test_failing_startup_hook_in_factory_raises() -> None:
+    """create_app raises StartupError when a hook fails, and again on a second call."""
+    app = flask.Flask("fails")
+    service = Service(app, env_prefix="FAILS_")
+    calls = []
+
+    @service.on_startup
+    def boom(app):
+        calls.append(1)
+        raise OSError("disk full")
+
+    for _ in range(2):
+        with pytest.raises(StartupError, match="boom failed: OSError: disk full"):
+            service.create_app()
+    assert calls == [1]
+
+
+def test_hook_signature_is_checked_when_registered() -> None:
+    """A hook that cannot take the app is refused where it is declared."""
+    service = Service(flask.Flask("sig"), env_prefix="SIG_")
+    with pytest.raises(TypeError, match="must take one argument, the app"):
+        service.on_startup(lambda: None)  # type: ignore[arg-type,misc]
