@@ -39,9 +39,7 @@ def free_port() -> int:
 class Proc:
     """A server process started for a test, with its output kept in a file."""
 
-    def __init__(
-        self, args: Sequence[str], *, cwd: Path, env: dict[str, str], log: Path
-    ) -> None:
+    def __init__(self, args: Sequence[str], *, cwd: Path, env: dict[str, str], log: Path) -> None:
         self.args = list(args)
         self.log = log
         self._out = log.open("wb")
@@ -119,3 +117,5 @@ def run(
 
 PY = sys.executable
 FLASKD = [PY, "-m", "flaskd"]
+#: The console scripts of the environment running the tests (waitress-serve, gunicorn).
+BIN = Path(sys.executable).parent

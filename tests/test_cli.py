@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from conftest import FLASKD, free_port, run
 
 
@@ -77,11 +78,23 @@ def test_config_points_out_flask_setting_collision() -> None:
         (["run", "opts.py", "--port", "99999"], {}, ["flag --port", "'99999'", "0 to 65535"]),
         (["run", "opts.py", "--threads", "0"], {}, ["flag --threads", "at least 1"]),
         (["run", "opts.py", "--server", "tomcat"], {}, ["flag --server", "'tomcat'", "'waitress'"]),
-        (["run", "opts.py", "--config", "missing.toml"], {}, ["flag --config", "missing.toml", "not found"]),
-        (["run", "opts.py"], {"OPTS_CONFIG": "x.ini"}, ["env OPTS_CONFIG", "neither .toml nor .py"]),
+        (
+            ["run", "opts.py", "--config", "missing.toml"],
+            {},
+            ["flag --config", "missing.toml", "not found"],
+        ),
+        (
+            ["run", "opts.py"],
+            {"OPTS_CONFIG": "x.ini"},
+            ["env OPTS_CONFIG", "neither .toml nor .py"],
+        ),
         (["run", "required.py"], {}, ["NAME is required", "TESTAPP_NAME"]),
         (["run", "required.py"], {"TESTAPP_NAME": "x"}, ["DB is required", "set TESTAPP_DB"]),
-        (["run", "broken_import.py"], {}, ["broken_import.py:3", "ModuleNotFoundError", "this_module_does_not_exist"]),
+        (
+            ["run", "broken_import.py"],
+            {},
+            ["broken_import.py:3", "ModuleNotFoundError", "this_module_does_not_exist"],
+        ),
         (["run", "no_app.py"], {}, ["no app found in 'no_app'", "create_app"]),
         (["run", "no_such_file.py"], {}, ["no_such_file"]),
         (["run", "opts:nothing"], {}, ["'opts' has no attribute 'nothing'"]),
@@ -142,4 +155,5 @@ def test_python_m_flaskd() -> None:
     """python -m flaskd is the same command."""
     result = run([*FLASKD, "--help"])
     assert result.returncode == 0
-    assert "run" in result.stdout and "config" in result.stdout
+    assert "run" in result.stdout
+    assert "config" in result.stdout

@@ -192,12 +192,30 @@ def test_url_password_is_masked() -> None:
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"PREC_WORKERS": "many"}, "env PREC_WORKERS: invalid value 'many' for WORKERS: expected an integer"),
-        ({"PREC_MODE": "turbo"}, "env PREC_MODE: invalid value 'turbo' for MODE: expected one of 'fast', 'safe'"),
-        ({"PREC_VERBOSE": "maybe"}, "env PREC_VERBOSE: invalid value 'maybe' for VERBOSE: expected"),
-        ({"FLASKD_PORT": "http"}, "env FLASKD_PORT: invalid value 'http' for port: expected a port number"),
-        ({"FLASKD_SERVER": "tomcat"}, "env FLASKD_SERVER: invalid value 'tomcat' for server: expected one of 'waitress'"),
-        ({"PREC_CONFIG": "/nonexistent/c.toml"}, "env PREC_CONFIG: config file '/nonexistent/c.toml' not found"),
+        (
+            {"PREC_WORKERS": "many"},
+            "env PREC_WORKERS: invalid value 'many' for WORKERS: expected an integer",
+        ),
+        (
+            {"PREC_MODE": "turbo"},
+            "env PREC_MODE: invalid value 'turbo' for MODE: expected one of 'fast', 'safe'",
+        ),
+        (
+            {"PREC_VERBOSE": "maybe"},
+            "env PREC_VERBOSE: invalid value 'maybe' for VERBOSE: expected",
+        ),
+        (
+            {"FLASKD_PORT": "http"},
+            "env FLASKD_PORT: invalid value 'http' for port: expected a port number",
+        ),
+        (
+            {"FLASKD_SERVER": "tomcat"},
+            "env FLASKD_SERVER: invalid value 'tomcat' for server: expected one of 'waitress'",
+        ),
+        (
+            {"PREC_CONFIG": "/nonexistent/c.toml"},
+            "env PREC_CONFIG: config file '/nonexistent/c.toml' not found",
+        ),
     ],
 )
 def test_bad_env_values_name_key_source_and_accepted(env: dict[str, str], message: str) -> None:
@@ -264,7 +282,9 @@ def test_required_option_missing_says_which_env_var() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", required=True)
     service = Service(app, parser, env_prefix="REQ_")
-    with pytest.raises(ConfigError, match="DB is required: set REQ_DB or add DB to the config file"):
+    with pytest.raises(
+        ConfigError, match="DB is required: set REQ_DB or add DB to the config file"
+    ):
         service.resolve(Sources({}))
     assert service.resolve(Sources({"REQ_DB": "x"})).app["DB"].value == "x"
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import EXAMPLE, FLASKD, PY, free_port, run
+
+from conftest import BIN, EXAMPLE, FLASKD, PY, free_port, run
 
 
 def config_env(tmp_path: Path) -> dict[str, str]:
@@ -23,9 +24,7 @@ def config_env(tmp_path: Path) -> dict[str, str]:
 
 def config_file(tmp_path: Path) -> Path:
     file = tmp_path / "notes.toml"
-    file.write_text(
-        f'db = "{tmp_path / "notes.sqlite"}"\ntitle = "Team notes"\nmax_length = 20\n'
-    )
+    file.write_text(f'db = "{tmp_path / "notes.sqlite"}"\ntitle = "Team notes"\nmax_length = 20\n')
     return file
 
 
@@ -43,18 +42,24 @@ def flaskd_run(tmp_path: Path, port: int) -> tuple[list[str], dict[str, str]]:
 
 
 def waitress_call(tmp_path: Path, port: int) -> tuple[list[str], dict[str, str]]:
-    args = ["waitress-serve", "--listen", f"127.0.0.1:{port}", "--call", "notes:service.create_app"]
+    args = [
+        str(BIN / "waitress-serve"),
+        "--listen",
+        f"127.0.0.1:{port}",
+        "--call",
+        "notes:service.create_app",
+    ]
     return args, config_env(tmp_path)
 
 
 def gunicorn_factory(tmp_path: Path, port: int) -> tuple[list[str], dict[str, str]]:
     env = {"NOTES_CONFIG": str(config_file(tmp_path))}
     env["NOTES_SECRET_KEY_FILE"] = config_env(tmp_path)["NOTES_SECRET_KEY_FILE"]
-    return ["gunicorn", "-b", f"127.0.0.1:{port}", "notes:create_app()"], env
+    return [str(BIN / "gunicorn"), "-b", f"127.0.0.1:{port}", "notes:create_app()"], env
 
 
 def gunicorn_service(tmp_path: Path, port: int) -> tuple[list[str], dict[str, str]]:
-    return ["gunicorn", "-b", f"127.0.0.1:{port}", "notes:service"], config_env(tmp_path)
+    return [str(BIN / "gunicorn"), "-b", f"127.0.0.1:{port}", "notes:service"], config_env(tmp_path)
 
 
 WAYS = [standalone, flaskd_run, waitress_call, gunicorn_factory, gunicorn_service]

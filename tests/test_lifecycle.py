@@ -6,11 +6,11 @@ import concurrent.futures
 import signal
 from pathlib import Path
 
+import flask
 import pytest
 import requests
-from conftest import FLASKD, PY, free_port
 
-import flask
+from conftest import BIN, FLASKD, PY, free_port
 from flaskd import Service, StartupError
 
 
@@ -36,10 +36,31 @@ def wait_listening(proc, port: int) -> None:
 
 
 SERVED_LAZILY = {
-    "waitress-serve, Service as app": ["waitress-serve", "--threads", "16", "--port", "{port}", "opts:service"],
-    "waitress-serve, bare app": ["waitress-serve", "--threads", "16", "--port", "{port}", "opts:app"],
+    "waitress-serve, Service as app": [
+        str(BIN / "waitress-serve"),
+        "--threads",
+        "16",
+        "--listen",
+        "127.0.0.1:{port}",
+        "opts:service",
+    ],
+    "waitress-serve, bare app": [
+        str(BIN / "waitress-serve"),
+        "--threads",
+        "16",
+        "--listen",
+        "127.0.0.1:{port}",
+        "opts:app",
+    ],
     "gunicorn gthread, Service as app": [
-        "gunicorn", "-k", "gthread", "--threads", "16", "-b", "127.0.0.1:{port}", "opts:service",
+        str(BIN / "gunicorn"),
+        "-k",
+        "gthread",
+        "--threads",
+        "16",
+        "-b",
+        "127.0.0.1:{port}",
+        "opts:service",
     ],
 }
 
@@ -112,7 +133,9 @@ def test_in_flight_request_completes_on_sigterm(spawn, tmp_path: Path) -> None:
     import time
 
     port = free_port()
-    proc = spawn([*FLASKD, "run", "hooks.py", "--port", str(port)], env={"HOOKS_LOG": str(tmp_path / "l")})
+    proc = spawn(
+        [*FLASKD, "run", "hooks.py", "--port", str(port)], env={"HOOKS_LOG": str(tmp_path / "l")}
+    )
     proc.wait_http(f"http://127.0.0.1:{port}/")
     result: list[requests.Response] = []
     slow = threading.Thread(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import requests
+
 from conftest import FLASKD, PY, free_port, run
 
 
@@ -20,7 +21,19 @@ def test_help_shows_app_and_serving_options() -> None:
 def test_flags_beat_env_and_are_typed(spawn) -> None:
     """Flags are converted by the parser and beat env vars; unset options keep env values."""
     port = free_port()
-    args = [PY, "opts.py", "--workers", "7", "--tag", "a", "--tag", "b", "--no-cache", "--port", str(port)]
+    args = [
+        PY,
+        "opts.py",
+        "--workers",
+        "7",
+        "--tag",
+        "a",
+        "--tag",
+        "b",
+        "--no-cache",
+        "--port",
+        str(port),
+    ]
     proc = spawn(args, env={"OPTS_WORKERS": "3", "OPTS_MODE": "fast", "OPTS_PAIR": "4 5"})
     config = proc.wait_http(f"http://127.0.0.1:{port}/config").json()
     assert config["WORKERS"] == 7

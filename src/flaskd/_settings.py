@@ -39,6 +39,16 @@ def _positive(text: str) -> int:
 _positive.description = "a whole number of at least 1"  # type: ignore[attr-defined]
 
 
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise ValueError(text)
+    return value
+
+
+_seconds.description = "a number of seconds (0 or more)"  # type: ignore[attr-defined]
+
+
 @dataclasses.dataclass(frozen=True)
 class Setting:
     """One serving setting: its name, field, flag and env var."""
@@ -84,6 +94,13 @@ SETTINGS: dict[str, Setting] = {
         ),
         _setting("port", _port, 5000, "TCP port to listen on."),
         _setting("threads", _positive, 4, "Threads serving requests in each process."),
+        _setting(
+            "graceful_timeout",
+            _seconds,
+            30.0,
+            "Seconds a stop waits for requests in flight before cutting them.",
+            metavar="SECONDS",
+        ),
         _setting(
             "server",
             str,

@@ -85,7 +85,7 @@ class WaitressServer(Server):
                 if deadline is None:
                     log.info("stopping: finishing requests in flight")
                     self._stop_accepting()
-                    deadline = time.monotonic() + self.options.get("graceful_timeout", 30)
+                    deadline = time.monotonic() + self.options["graceful_timeout"]
                     timeout = 0.05
                 if signals[0] > 1 or not self._busy() or time.monotonic() > deadline:
                     break
