@@ -86,8 +86,8 @@ class Sources:
     serve_flags: Mapping[str, tuple[Any, str]] = dataclasses.field(default_factory=dict)
     #: The config file named on the command line: (path, flag).
     config_flag: tuple[str, str] | None = None
-    #: Words for the missing-value message: how this mode takes flags, if at all.
-    flags_hint: str | None = None
+    #: Whether this mode reads the command line (standalone), for the missing-value message.
+    command_line: bool = False
 
 
 def resolve(
@@ -132,9 +132,9 @@ def resolve(
                 continue
             serve[name] = Value(_convert(SETTINGS[name].field, data, where, True), where)
 
-    for key, text, where in _env_values(prefix, environ, fields, baseline):
+    for key, text, where, from_file in _env_values(prefix, environ, fields, baseline):
         f = fields.get(key) or _like_json(key, baseline.get(key))
-        values[key] = Value(_convert(f, text, where), where, f.secret or "_FILE" in where)
+        values[key] = Value(_convert(f, text, where), where, f.secret or from_file)
 
     for s in SETTINGS.values():
         if s.env in environ:
@@ -145,7 +145,7 @@ def resolve(
     for name, (data, flag) in sources.serve_flags.items():
         serve[name] = Value(_convert(SETTINGS[name].field, data, f"flag {flag}"), f"flag {flag}")
 
-    _check_required(schema, values, prefix, sources.flags_hint)
+    _check_required(schema, values, prefix, sources.command_line)
     for name, _action in schema.address.items():
         values[name.upper()] = serve[name]
     _note_collisions(schema, baseline, resolved)
@@ -201,8 +201,8 @@ def _like_json(key: str, current: Any) -> Field:
 
 def _env_values(
     prefix: str, environ: Mapping[str, str], fields: Mapping[str, Field], baseline: flask.Config
-) -> Iterable[tuple[str, str, str]]:
-    """Yield (key, text, source) for credentials and every ``<PREFIX>`` env var."""
+) -> Iterable[tuple[str, str, str, bool]]:
+    """Yield (key, text, source, read from a file) for credentials and ``<PREFIX>`` env vars."""
     known = set(fields) | set(baseline)
     credentials = environ.get("CREDENTIALS_DIRECTORY")
     if credentials:
@@ -210,7 +210,8 @@ def _env_values(
             for name in (key, key.lower()):
                 path = Path(credentials, name)
                 if path.is_file():
-                    yield key, _read_secret(path, f"credential {name}"), f"credential {name}"
+                    where = f"credential {name}"
+                    yield key, _read_secret(path, where), where, True
                     break
     for var in sorted(environ):
         if not var.startswith(prefix) or var == prefix + "CONFIG" or var == prefix:
@@ -221,9 +222,9 @@ def _env_values(
             if prefix + key in environ:
                 raise ConfigError(f"env {var}: {prefix + key} is set too; set only one of them")
             where = f"env {var}"
-            yield key, _read_secret(Path(environ[var]), where), where
+            yield key, _read_secret(Path(environ[var]), where), where, True
         else:
-            yield key, environ[var], f"env {var}"
+            yield key, environ[var], f"env {var}", False
 
 
 def _read_secret(path: Path, where: str) -> str:
@@ -297,15 +298,15 @@ def _unknown_key(where: str, key: str, known: Iterable[str], table: str = "") ->
 
 
 def _check_required(
-    schema: Schema, values: Mapping[str, Value], prefix: str, flags_hint: str | None
+    schema: Schema, values: Mapping[str, Value], prefix: str, command_line: bool
 ) -> None:
     for key, option in schema.options.items():
         f = option.field
         if f.required and values[key].source == "default":
             ways = [f"set {prefix}{key}", f"add {key} to the config file"]
-            if flags_hint and f.flag:
+            if command_line and f.flag:
                 ways.append(f"pass {f.flag}")
-            elif flags_hint:
+            elif command_line:
                 ways.append(f"pass {option.dest.upper()} on the command line")
             raise ConfigError(f"{key} is required: " + ", ".join(ways[:-1]) + " or " + ways[-1])
 

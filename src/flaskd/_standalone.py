@@ -84,7 +84,7 @@ def parse_command_line(service: Service, argv: Sequence[str]) -> tuple[Sources, 
         app_flags=app_flags,
         serve_flags=serve_flags,
         config_flag=(config, "--config") if config else None,
-        flags_hint="as a script",
+        command_line=True,
     )
     return sources, dev
 
