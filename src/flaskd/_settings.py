@@ -10,6 +10,7 @@ and its row in the documentation table (`markdown_table`).
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 from collections.abc import Callable
 from typing import Any
 
@@ -39,6 +40,37 @@ def _positive(text: str) -> int:
 _positive.description = "a whole number of at least 1"  # type: ignore[attr-defined]
 
 
+def _octal(text: str) -> int:
+    value = int(text, 8)
+    if not 0 <= value <= 0o777:
+        raise ValueError(text)
+    return value
+
+
+_octal.description = "an octal file mode such as 660"  # type: ignore[attr-defined]
+
+
+def _network(text: str) -> str:
+    ipaddress.ip_network(text, strict=False)
+    return text
+
+
+_network.description = "an IP address or network (127.0.0.1, 10.0.0.0/8, ::1)"  # type: ignore[attr-defined]
+
+
+def _size(text: str) -> int:
+    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
+    text = text.strip().lower().removesuffix("b")
+    factor = units.get(text[-1:], 1)
+    value = int(text[:-1] if factor > 1 else text) * factor
+    if value < 1:
+        raise ValueError(text)
+    return value
+
+
+_size.description = "a size in bytes, or with k, m or g (10m)"  # type: ignore[attr-defined]
+
+
 def _seconds(text: str) -> float:
     value = float(text)
     if not value >= 0:
@@ -56,6 +88,8 @@ class Setting:
     name: str
     field: Field
     metavar: str
+    #: The default as the docs show it.
+    default_text: str
 
     @property
     def flag(self) -> str:
@@ -74,16 +108,21 @@ def _setting(
     *,
     choices: tuple[str, ...] | None = None,
     metavar: str | None = None,
+    shape: str = "value",
+    default_text: str | None = None,
 ) -> Setting:
     field = Field(
         name,
         convert=convert,
         default=default,
         choices=choices,
+        shape=shape,
         flag="--" + name.replace("_", "-"),
         help=help,
     )
-    return Setting(name, field, metavar or name.upper())
+    if default_text is None:
+        default_text = {"bool": "off", "list": "none"}.get(shape, str(default))
+    return Setting(name, field, metavar or name.upper(), default_text)
 
 
 SETTINGS: dict[str, Setting] = {
@@ -93,7 +132,75 @@ SETTINGS: dict[str, Setting] = {
             "host", str, "127.0.0.1", "Interface to listen on; loopback unless told otherwise."
         ),
         _setting("port", _port, 5000, "TCP port to listen on."),
+        _setting(
+            "bind",
+            str,
+            [],
+            "Listen here instead of --host/--port; repeatable."
+            " HOST:PORT, [IPV6]:PORT or unix:/path.",
+            metavar="ADDRESS",
+            shape="list",
+        ),
+        _setting(
+            "unix_socket_mode",
+            _octal,
+            0o660,
+            "File mode of unix sockets flaskd creates.",
+            metavar="MODE",
+            default_text="660",
+        ),
         _setting("threads", _positive, 4, "Threads serving requests in each process."),
+        _setting(
+            "workers",
+            _positive,
+            1,
+            "Processes serving requests (gunicorn, granian; waitress serves from one).",
+        ),
+        _setting(
+            "preload",
+            str,
+            False,
+            "Run the start-up hooks once before forking workers, instead of in each worker.",
+            shape="bool",
+        ),
+        _setting(
+            "forwarded_allow_ips",
+            _network,
+            [],
+            "Proxies whose X-Forwarded-For/Proto/Host headers are trusted; repeatable."
+            " From any other peer those headers are removed.",
+            metavar="NETWORK",
+            shape="list",
+        ),
+        _setting(
+            "access_log",
+            str,
+            False,
+            "Log one line per request, in the same format on every backend.",
+            shape="bool",
+        ),
+        _setting(
+            "max_request_body",
+            _size,
+            100 * 1024**2,
+            "Largest request body accepted; larger ones get 413.",
+            metavar="BYTES",
+            default_text="100m",
+        ),
+        _setting(
+            "max_connections",
+            _positive,
+            1000,
+            "Open connections each process accepts at once.",
+            metavar="N",
+        ),
+        _setting(
+            "idle_timeout",
+            _seconds,
+            30.0,
+            "Seconds an idle keep-alive connection stays open.",
+            metavar="SECONDS",
+        ),
         _setting(
             "graceful_timeout",
             _seconds,
@@ -131,7 +238,6 @@ def markdown_table() -> str:
         meaning = s.field.help
         if s.field.choices:
             meaning += " One of: " + ", ".join(f"`{c}`" for c in s.field.choices) + "."
-        rows.append(
-            f"| `{s.flag} {s.metavar}` | `{s.env}` | `{s.name}` | `{s.field.default}` | {meaning} |"
-        )
+        flag = s.flag if s.field.shape == "bool" else f"{s.flag} {s.metavar}"
+        rows.append(f"| `{flag}` | `{s.env}` | `{s.name}` | `{s.default_text}` | {meaning} |")
     return "\n".join(rows)

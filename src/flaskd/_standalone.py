@@ -25,9 +25,16 @@ def build_parser(service: Service) -> argparse.ArgumentParser:
     for name, s in SETTINGS.items():
         if name in service.schema.address or s.flag in taken:
             continue
-        group.add_argument(
-            s.flag, dest=_SERVE + name, metavar=s.metavar, help=f"{s.field.help} [{s.env}]"
-        )
+        help = f"{s.field.help} [{s.env}]"
+        if s.field.shape == "bool":
+            group.add_argument(
+                s.flag, dest=_SERVE + name, action=argparse.BooleanOptionalAction, help=help
+            )
+        else:
+            action = "append" if s.field.shape == "list" else "store"
+            group.add_argument(
+                s.flag, dest=_SERVE + name, metavar=s.metavar, action=action, help=help
+            )
     if "--config" not in taken:
         group.add_argument(
             "--config",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -23,8 +24,13 @@ F = Callable[..., Any]
 def _serving_options(f: F) -> F:
     """Add one click option per declared serving setting."""
     for s in reversed(SETTINGS.values()):
-        help = f"{s.field.help} [env {s.env}; default {s.field.default}]"
-        f = click.option(s.flag, s.name, metavar=s.metavar, help=help)(f)
+        help = f"{s.field.help} [env {s.env}; default {s.default_text}]"
+        if s.field.shape == "bool":
+            flags = f"{s.flag}/--no-{s.flag.removeprefix('--')}"
+            f = click.option(flags, s.name, default=None, help=help)(f)
+        else:
+            multiple = s.field.shape == "list"
+            f = click.option(s.flag, s.name, metavar=s.metavar, multiple=multiple, help=help)(f)
     return click.option(
         "--config",
         "config_file",
@@ -33,12 +39,8 @@ def _serving_options(f: F) -> F:
     )(f)
 
 
-def _sources(config_file: str | None, serve_flags: dict[str, str | None]) -> Sources:
-    import os
-
-    given = {
-        name: (text, SETTINGS[name].flag) for name, text in serve_flags.items() if text is not None
-    }
+def _sources(config_file: str | None, serve_flags: dict[str, Any]) -> Sources:
+    given = {n: (v, SETTINGS[n].flag) for n, v in serve_flags.items() if v not in (None, ())}
     config = (config_file, "--config") if config_file else None
     return Sources(os.environ, serve_flags=given, config_flag=config)
 
@@ -52,7 +54,7 @@ def cli() -> None:
 @cli.command()
 @click.argument("target")
 @_serving_options
-def run(target: str, config_file: str | None, **serve_flags: str | None) -> None:
+def run(target: str, config_file: str | None, **serve_flags: Any) -> None:
     """Serve TARGET with a production server (waitress unless --server says otherwise).
 
     App options come from the config file and <PREFIX><KEY> env vars.
@@ -64,7 +66,7 @@ def run(target: str, config_file: str | None, **serve_flags: str | None) -> None
 @cli.command()
 @click.argument("target")
 @_serving_options
-def dev(target: str, config_file: str | None, **serve_flags: str | None) -> None:
+def dev(target: str, config_file: str | None, **serve_flags: Any) -> None:
     """Serve TARGET with Flask's reloader and debugger, on loopback only."""
     service = load_target(target)
     serve(service, service.resolve(_sources(config_file, serve_flags)), dev=True)
@@ -74,7 +76,7 @@ def dev(target: str, config_file: str | None, **serve_flags: str | None) -> None
 @click.argument("target")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @_serving_options
-def config(target: str, config_file: str | None, as_json: bool, **serve_flags: str | None) -> None:
+def config(target: str, config_file: str | None, as_json: bool, **serve_flags: Any) -> None:
     """Show TARGET's resolved configuration and where each value came from.
 
     Secrets are masked.

@@ -1,12 +1,23 @@
-"""What every server backend shares."""
+"""What every server backend shares: sockets, middleware, readiness, the stop signals."""
 
 from __future__ import annotations
 
 import ipaddress
 import logging
-from typing import TYPE_CHECKING, Any
+import os
+import socket
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from .. import _systemd
+from .._errors import ConfigError
+from .._middleware import WSGIApp, wrap
+from .._sockets import addresses, describe, open_sockets, socket_files
 
 if TYPE_CHECKING:
+    import threading
+
     from .._config import Resolved
     from .._service import Service
 
@@ -16,20 +27,69 @@ log = logging.getLogger("flaskd")
 class Server:
     """A backend: bind, start the service, serve until a signal, then stop the service.
 
-    ``run`` returns after a graceful stop. It calls ``service.start(resolved)``
-    after binding, so that a port already in use fails before the start-up
-    hooks run, and ``service.stop()`` once the last request has been answered.
+    ``run`` returns after a graceful stop. Backends open their sockets with
+    `open_sockets` before the start-up hooks run (a port in use fails first),
+    call `ready` once the hooks ran and the sockets listen, and `stopping`
+    when a stop begins. ``unsupported`` names the settings a backend cannot
+    honour (with the reason), so that giving one is an error, not ignored.
     """
 
     name = "?"
+    unsupported: ClassVar[dict[str, str]] = {}
 
     def __init__(self, service: Service, resolved: Resolved) -> None:
         self.service = service
         self.resolved = resolved
         self.options: dict[str, Any] = resolved.serve_values()
+        self.activated = False
+        self._files: list[Path] = []
+        self._watchdog: threading.Event | None = None
+        for name, reason in self.unsupported.items():
+            value = resolved.serve[name]
+            if value.source != "default":
+                raise ConfigError(f"{value.source}: {self.name} cannot honour {name}: {reason}")
 
     def run(self) -> None:
         raise NotImplementedError
+
+    def open_sockets(self) -> list[socket.socket]:
+        """Bind every address (or take systemd's sockets); raises `ConfigError` naming one."""
+        o = self.options
+        where = self.resolved.serve["bind"].source
+        places = addresses(o["bind"], o["host"], o["port"], where)
+        sockets, self.activated = open_sockets(places, o["unix_socket_mode"])
+        self._files = [] if self.activated else socket_files(sockets)
+        return sockets
+
+    def close_sockets(self, sockets: Sequence[socket.socket]) -> None:
+        """Close the sockets; remove unix socket files flaskd made (not systemd's)."""
+        for sock in sockets:
+            sock.close()
+        for file in self._files:
+            file.unlink(missing_ok=True)
+
+    def wsgi_app(self) -> WSGIApp:
+        """The service wrapped in the middleware every backend shares."""
+        return wrap(self.service, self.options)
+
+    def ready(self, where: Sequence[str]) -> None:
+        """Log and tell systemd that the service is ready: hooks ran, sockets listen."""
+        listening = ", ".join(where)
+        activated = " (sockets from systemd)" if self.activated else ""
+        log.info("serving on %s with %s%s", listening, self.name, activated)
+        _systemd.notify("READY=1", f"STATUS=serving on {listening}", f"MAINPID={os.getpid()}")
+        self._watchdog = _systemd.start_watchdog()
+
+    def stopping(self) -> None:
+        """Log and tell systemd that a graceful stop has begun."""
+        log.info("stopping: finishing requests in flight")
+        _systemd.notify("STOPPING=1", "STATUS=stopping")
+        if self._watchdog is not None:
+            self._watchdog.set()
+
+
+def describe_all(sockets: Sequence[socket.socket]) -> list[str]:
+    return [describe(s) for s in sockets]
 
 
 def is_loopback(host: str) -> bool:
@@ -40,7 +100,3 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
-
-
-def url(host: str, port: int) -> str:
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"

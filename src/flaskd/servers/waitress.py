@@ -13,15 +13,15 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 from waitress import wasyncore
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
 
-from .._errors import ConfigError
-from .base import Server, url
+from .base import Server, describe_all
 
 log = logging.getLogger("flaskd")
 
@@ -42,28 +42,44 @@ class WaitressServer(Server):
     """Serve with waitress, stopping gracefully on SIGTERM and SIGINT."""
 
     name = "waitress"
+    unsupported: ClassVar[dict[str, str]] = {
+        "workers": "it serves from one process; use --threads, or --server gunicorn"
+    }
 
     def run(self) -> None:
         opts = self.options
+        sockets = self.open_sockets()
         self.map: dict[int, Any] = {}
-        try:
-            server = create_server(
-                self.service,
+        app = self.wsgi_app()
+        # waitress takes TCP and unix sockets in separate servers; they share the loop.
+        groups = [
+            [s for s in sockets if s.family != socket.AF_UNIX],
+            [s for s in sockets if s.family == socket.AF_UNIX],
+        ]
+        servers = [
+            create_server(
+                app,
                 map=self.map,
-                host=opts["host"],
-                port=opts["port"],
+                sockets=group,
                 threads=opts["threads"],
+                connection_limit=opts["max_connections"] + 2 * len(group),
+                channel_timeout=opts["idle_timeout"],
+                cleanup_interval=max(1.0, min(30.0, opts["idle_timeout"] / 2)),
+                max_request_body_size=opts["max_request_body"],
+                clear_untrusted_proxy_headers=False,  # flaskd's middleware handles them
             )
-        except OSError as e:
-            address = url(opts["host"], opts["port"]).removeprefix("http://")
-            raise ConfigError(f"cannot listen on {address}: {e.strerror or e}") from None
-        self.service.start(self.resolved)
-        for host, port in _listening(server):
-            log.info("serving on %s with waitress, %d threads", url(host, port), opts["threads"])
-        self._serve(server)
+            for group in groups
+            if group
+        ]
+        try:
+            self.service.start(self.resolved)
+            self.ready(describe_all(sockets))
+            self._serve(servers)
+        finally:
+            self.close_sockets(sockets)
         self.service.stop()
 
-    def _serve(self, server: Any) -> None:
+    def _serve(self, servers: list[Any]) -> None:
         read, write = os.pipe()
         os.set_blocking(write, False)
         _Wakeup(read, map=self.map)
@@ -75,7 +91,7 @@ class WaitressServer(Server):
                 os.write(write, b"!")
 
         previous = {s: signal.signal(s, on_signal) for s in _STOP_SIGNALS}
-        timeout = server.adj.asyncore_loop_timeout
+        timeout = servers[0].adj.asyncore_loop_timeout
         deadline = None
         try:
             while True:
@@ -83,7 +99,7 @@ class WaitressServer(Server):
                 if not signals[0]:
                     continue
                 if deadline is None:
-                    log.info("stopping: finishing requests in flight")
+                    self.stopping()
                     self._stop_accepting()
                     deadline = time.monotonic() + self.options["graceful_timeout"]
                     timeout = 0.05
@@ -92,7 +108,8 @@ class WaitressServer(Server):
         finally:
             for s, handler in previous.items():
                 signal.signal(s, handler)
-            server.task_dispatcher.shutdown(timeout=0.5)
+            for server in servers:
+                server.task_dispatcher.shutdown(timeout=0.5)
             wasyncore.close_all(self.map)
             os.close(write)
 
@@ -103,13 +120,13 @@ class WaitressServer(Server):
                 wasyncore.dispatcher.close(dispatcher)
 
     def _busy(self) -> bool:
-        return any(
-            isinstance(c, HTTPChannel) and (c.requests or c.total_outbufs_len)
-            for c in list(self.map.values())
-        )
-
-
-def _listening(server: Any) -> list[tuple[str, int]]:
-    if hasattr(server, "effective_listen"):
-        return list(server.effective_listen)
-    return [(server.effective_host, server.effective_port)]
+        """Whether a connection has a request running, queued, half-read or unsent."""
+        busy = False
+        for c in list(self.map.values()):
+            if not isinstance(c, HTTPChannel):
+                continue
+            if c.requests or c.total_outbufs_len or c.request is not None:
+                busy = True
+            elif not c.will_close:
+                c.will_close = True  # an idle keep-alive connection: close it now
+        return busy

@@ -1,0 +1,154 @@
+"""WSGI middleware that makes every backend behave the same.
+
+The backends disagree on proxy headers (waitress rewrites them for one
+trusted address, gunicorn only sets the scheme, granian does nothing) and
+only some have an access log or a body limit. flaskd turns theirs off and
+does all three here, once.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+access_log = logging.getLogger("flaskd.access")
+
+_FORWARDED = (
+    "HTTP_FORWARDED",
+    "HTTP_X_FORWARDED_FOR",
+    "HTTP_X_FORWARDED_PROTO",
+    "HTTP_X_FORWARDED_HOST",
+    "HTTP_X_FORWARDED_PORT",
+    "HTTP_X_FORWARDED_PREFIX",
+)
+
+
+def wrap(app: WSGIApp, options: dict[str, Any]) -> WSGIApp:
+    """Wrap ``app`` in the middleware the serving options ask for."""
+    app = TrustedProxies(app, options["forwarded_allow_ips"])
+    app = BodyLimit(app, options["max_request_body"])
+    if options["access_log"]:
+        app = AccessLog(app)
+    return app
+
+
+class TrustedProxies:
+    """Honour X-Forwarded-For/Proto/Host from trusted proxies only; drop them from anyone else.
+
+    From a trusted peer, Werkzeug's `ProxyFix` applies the headers (one proxy
+    hop). From any other peer the headers are removed, so the app cannot be
+    fooled about the client's address or scheme.
+    """
+
+    def __init__(self, app: WSGIApp, trusted: Sequence[str]) -> None:
+        self.app = app
+        self.trusted = [ipaddress.ip_network(t, strict=False) for t in trusted]
+        self.fixed = ProxyFix(app, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if self.trusted and self._is_trusted(environ.get("REMOTE_ADDR", "")):
+            return self.fixed(environ, start_response)
+        for key in _FORWARDED:
+            environ.pop(key, None)
+        return self.app(environ, start_response)
+
+    def _is_trusted(self, peer: str) -> bool:
+        try:
+            address = ipaddress.ip_address(peer.removeprefix("::ffff:"))
+        except ValueError:
+            return False
+        return any(address in network for network in self.trusted)
+
+
+class BodyLimit:
+    """Answer 413 to a request whose declared body is larger than ``limit`` bytes."""
+
+    def __init__(self, app: WSGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        length = environ.get("CONTENT_LENGTH")
+        if length and length.isdigit() and int(length) > self.limit:
+            body = f"Request body larger than {self.limit} bytes\n".encode()
+            start_response(
+                "413 Content Too Large",
+                [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))],
+            )
+            return [body]
+        return self.app(environ, start_response)
+
+
+class AccessLog:
+    """Log one line per request, like Apache's combined format plus the duration.
+
+    ``127.0.0.1 - - [24/Nov/2026:16:00:00 +0000] "GET /notes HTTP/1.1" 200 27 "-" "curl/8.1" 1.2ms``
+    """
+
+    def __init__(self, app: WSGIApp) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        started = time.perf_counter()
+        status = ["-"]
+
+        def record_status(code: str, headers: Any, exc_info: Any = None) -> Any:
+            status[0] = code.split(" ", 1)[0]
+            return start_response(code, headers, exc_info)
+
+        body = self.app(environ, record_status)
+        return _Logged(body, environ, status, started)
+
+
+class _Logged:
+    """A response body that logs its request's line once it has been sent."""
+
+    def __init__(
+        self, body: Iterable[bytes], environ: dict[str, Any], status: list[str], started: float
+    ) -> None:
+        self.body = body
+        self.environ = environ
+        self.status = status
+        self.started = started
+        self.size = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self.body:
+            self.size += len(chunk)
+            yield chunk
+
+    def close(self) -> None:
+        try:
+            close = getattr(self.body, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._log()
+
+    def _log(self) -> None:
+        e = self.environ
+        path = e.get("SCRIPT_NAME", "") + e.get("PATH_INFO", "")
+        if e.get("QUERY_STRING"):
+            path += "?" + e["QUERY_STRING"]
+        when = time.strftime("%d/%b/%Y:%H:%M:%S %z")
+        elapsed = (time.perf_counter() - self.started) * 1000
+        access_log.info(
+            '%s - - [%s] "%s %s %s" %s %d "%s" "%s" %.1fms',
+            e.get("REMOTE_ADDR") or "-",
+            when,
+            e.get("REQUEST_METHOD", "-"),
+            path,
+            e.get("SERVER_PROTOCOL", "-"),
+            self.status[0],
+            self.size,
+            e.get("HTTP_REFERER", "-"),
+            e.get("HTTP_USER_AGENT", "-"),
+            elapsed,
+        )
