@@ -65,7 +65,7 @@ class WaitressServer(Server):
                 connection_limit=opts["max_connections"] + 2 * len(group),
                 channel_timeout=opts["idle_timeout"],
                 cleanup_interval=max(1.0, min(30.0, opts["idle_timeout"] / 2)),
-                max_request_body_size=opts["max_request_body"],
+                max_request_body_size=opts["max_request_body"] + 1,  # waitress refuses at ==
                 clear_untrusted_proxy_headers=False,  # flaskd's middleware handles them
             )
             for group in groups

@@ -1,0 +1,241 @@
+"""Production serving, the same on every backend: binds, readiness, socket activation,
+graceful and forced stops, proxy headers, access log, body limit."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import signal
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from conftest import FLASKD, free_port, run
+
+BACKENDS = ["waitress", "gunicorn", "granian"]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each backend whose extra is installed (CI installs them all)."""
+    if importlib.util.find_spec(request.param) is None:
+        pytest.skip(f"{request.param} is not installed")
+    return str(request.param)
+
+
+def serve(
+    spawn, backend: str, *args: str, env: dict[str, str] | None = None, app: str = "hooks.py"
+):
+    return spawn([*FLASKD, "run", app, "--server", backend, *args], env=env)
+
+
+def hooks_env(tmp_path: Path) -> dict[str, str]:
+    return {"HOOKS_LOG": str(tmp_path / "hooks.log")}
+
+
+def slow_request(url: str) -> tuple[threading.Thread, list[object]]:
+    result: list[object] = []
+
+    def get() -> None:
+        try:
+            result.append(requests.get(url, timeout=30))
+        except requests.RequestException as e:
+            result.append(e)
+
+    thread = threading.Thread(target=get)
+    thread.start()
+    return thread, result
+
+
+def test_in_flight_request_completes_on_sigterm(spawn, backend: str, tmp_path: Path) -> None:
+    """A 2-second request in flight when SIGTERM arrives completes with 200; exit code 0."""
+    port = free_port()
+    proc = serve(spawn, backend, "--port", str(port), env=hooks_env(tmp_path))
+    proc.wait_http(f"http://127.0.0.1:{port}/")
+    thread, result = slow_request(f"http://127.0.0.1:{port}/slow")
+    time.sleep(0.5)
+    proc.signal(signal.SIGTERM)
+    thread.join()
+    assert proc.wait() == 0
+    response = result[0]
+    assert isinstance(response, requests.Response), response
+    assert (response.status_code, response.text) == (200, "slow ok")
+    assert "shutdown first" in (tmp_path / "hooks.log").read_text()
+
+
+def test_second_sigterm_stops_at_once(spawn, backend: str, tmp_path: Path) -> None:
+    """A second SIGTERM does not wait for the request in flight: it is cut and the process ends."""
+    port = free_port()
+    proc = serve(spawn, backend, "--port", str(port), env=hooks_env(tmp_path))
+    proc.wait_http(f"http://127.0.0.1:{port}/")
+    thread, result = slow_request(f"http://127.0.0.1:{port}/slow")
+    time.sleep(0.5)
+    proc.signal(signal.SIGTERM)
+    time.sleep(0.3)
+    proc.signal(signal.SIGTERM)
+    proc.wait()
+    thread.join()
+    assert not isinstance(result[0], requests.Response), "the slow request was not cut"
+
+
+def test_ready_only_once_port_answers_then_stopping(spawn, backend: str, tmp_path: Path) -> None:
+    """sd_notify: READY=1 arrives only when the port already answers, STOPPING=1 on SIGTERM."""
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(tmp_path / "notify.sock"))
+    notify.settimeout(30)
+    port = free_port()
+    env = {**hooks_env(tmp_path), "NOTIFY_SOCKET": str(tmp_path / "notify.sock")}
+    proc = serve(spawn, backend, "--port", str(port), env=env)
+    message = notify.recv(4096).decode()
+    assert "READY=1" in message.splitlines()
+    assert f"127.0.0.1:{port}" in message
+    assert requests.get(f"http://127.0.0.1:{port}/", timeout=5).text == "ok"
+    assert (tmp_path / "hooks.log").read_text().startswith("startup first\nstartup second\n")
+    proc.signal(signal.SIGTERM)
+    assert "STOPPING=1" in notify.recv(4096).decode().splitlines()
+    assert proc.wait() == 0
+    notify.close()
+
+
+def test_abstract_notify_socket(spawn, tmp_path: Path) -> None:
+    """An abstract NOTIFY_SOCKET (@name), as systemd may give, receives READY=1."""
+    name = f"flaskd-test-{time.monotonic_ns()}"
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind("\0" + name)
+    notify.settimeout(30)
+    port = free_port()
+    proc = serve(
+        spawn,
+        "waitress",
+        "--port",
+        str(port),
+        env={**hooks_env(tmp_path), "NOTIFY_SOCKET": "@" + name},
+    )
+    assert "READY=1" in notify.recv(4096).decode()
+    proc.stop()
+    notify.close()
+
+
+@pytest.mark.skipif(shutil.which("systemd-socket-activate") is None, reason="needs systemd's tools")
+def test_socket_activation(spawn, backend: str, tmp_path: Path) -> None:
+    """Under systemd-socket-activate the service serves on the socket it is handed (fd 3)."""
+    port = free_port()
+    activate = ["systemd-socket-activate", "-l", f"127.0.0.1:{port}", "-E", "HOOKS_LOG"]
+    args = [*activate, *FLASKD, "run", "hooks.py"]
+    proc = spawn([*args, "--server", backend, "--port", "1"], env=hooks_env(tmp_path))
+    response = proc.wait_http(f"http://127.0.0.1:{port}/")
+    assert response.text == "ok"
+    assert "sockets from systemd" in proc.output
+    assert proc.stop() == 0
+
+
+def test_ipv6_and_unix_binds(spawn, backend: str, tmp_path: Path) -> None:
+    """--bind [::1]:PORT and --bind unix:PATH both serve; the socket file goes away at exit."""
+    port = free_port()
+    path = tmp_path / "app.sock"
+    for bind in (f"[::1]:{port}", f"unix:{path}"):
+        proc = serve(spawn, backend, "--bind", bind, env=hooks_env(tmp_path))
+        if bind.startswith("unix:"):
+            deadline = time.monotonic() + 20
+            while not path.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            with socket.socket(socket.AF_UNIX) as s:
+                s.settimeout(10)
+                s.connect(str(path))
+                s.sendall(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")
+                assert s.recv(4096).startswith(b"HTTP/1.")
+            assert oct(path.stat().st_mode & 0o777) == "0o660"
+        else:
+            assert proc.wait_http(f"http://[::1]:{port}/").text == "ok"
+        assert proc.stop() == 0
+    assert not path.exists()
+
+
+def test_access_log_one_line_per_request(spawn, backend: str, tmp_path: Path) -> None:
+    """--access-log writes one line per request, in the same format on every backend."""
+    port = free_port()
+    proc = serve(spawn, backend, "--port", str(port), "--access-log", env=hooks_env(tmp_path))
+    proc.wait_http(f"http://127.0.0.1:{port}/")
+    requests.get(f"http://127.0.0.1:{port}/?q=1", headers={"User-Agent": "probe/1"}, timeout=5)
+    proc.stop()
+    lines = [line for line in proc.output.splitlines() if "flaskd.access" in line]
+    assert len(lines) == 2
+    assert '"GET /?q=1 HTTP/1.1" 200 2 "-" "probe/1"' in lines[1]
+    assert lines[1].split("flaskd.access: INFO: ")[1].startswith("127.0.0.1 - - [")
+
+
+def test_forwarded_headers_only_from_trusted_proxies(spawn, backend: str) -> None:
+    """X-Forwarded-For is honoured from a trusted proxy and removed from anyone else."""
+    headers = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
+    seen = {}
+    for trusted in ("127.0.0.1", "10.0.0.0/8"):
+        port = free_port()
+        proc = serve(
+            spawn,
+            backend,
+            "--port",
+            str(port),
+            "--forwarded-allow-ips",
+            trusted,
+            app="proxy_app.py",
+        )
+        proc.wait_http(f"http://127.0.0.1:{port}/")
+        seen[trusted] = requests.get(f"http://127.0.0.1:{port}/", headers=headers, timeout=5).json()
+        proc.stop()
+    assert seen["127.0.0.1"] == {"remote": "203.0.113.9", "scheme": "https", "xff": "203.0.113.9"}
+    assert seen["10.0.0.0/8"] == {"remote": "127.0.0.1", "scheme": "http", "xff": None}
+
+
+def test_body_limit(spawn, backend: str) -> None:
+    """A body larger than --max-request-body gets 413 without reaching the app."""
+    port = free_port()
+    proc = serve(
+        spawn, backend, "--port", str(port), "--max-request-body", "1k", app="proxy_app.py"
+    )
+    proc.wait_http(f"http://127.0.0.1:{port}/")
+    url = f"http://127.0.0.1:{port}/echo"
+    assert requests.post(url, data=b"x" * 1024, timeout=5).text == "1024"
+    assert requests.post(url, data=b"x" * 1025, timeout=5).status_code == 413
+    proc.stop()
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--bind", "localhost"], "invalid bind 'localhost': expected HOST:PORT"),
+        (["--bind", "::1:80"], "invalid bind '::1:80'"),
+        (["--bind", "unix:/nonexistent/dir/app.sock"], "directory '/nonexistent/dir' not found"),
+        (["--workers", "2"], "waitress cannot honour workers"),
+        (["--forwarded-allow-ips", "proxy.local"], "an IP address or network"),
+        (["--max-request-body", "lots"], "a size in bytes"),
+        (["--server", "tomcat"], "expected one of 'waitress'"),
+    ],
+)
+def test_bad_serving_input(args: list[str], fragment: str) -> None:
+    """Malformed binds, missing socket directories and options a backend cannot honour:
+    one line, exit 2."""
+    result = run([*FLASKD, "run", "hooks.py", *args], env={"HOOKS_LOG": "/dev/null"})
+    assert result.returncode == 2, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert fragment in result.stderr
+
+
+def test_missing_extra_names_the_install_command(tmp_path: Path) -> None:
+    """Choosing a backend whose package is missing says which extra to install."""
+    blocker = tmp_path / "sitecustomize.py"
+    blocker.write_text(
+        "import sys\nclass Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'granian':\n"
+        "            raise ModuleNotFoundError('No module named granian', name='granian')\n"
+        "sys.meta_path.insert(0, Block())\n"
+    )
+    result = run(
+        [*FLASKD, "run", "hooks.py", "--server", "granian"], env={"PYTHONPATH": str(tmp_path)}
+    )
+    assert result.returncode == 2
+    assert "granian is not installed: pip install 'flaskd[granian]'" in result.stderr
