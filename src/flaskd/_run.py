@@ -27,7 +27,11 @@ def serve(service: Service, resolved: Resolved, *, dev: bool = False) -> None:
     setup_logging(resolved.serve["log_level"].value)
     name = "dev" if dev else resolved.serve["server"].value
     server = load_server(name)(service, resolved)
-    server.run()
+    try:
+        server.run()
+    except StartupError as e:
+        log.debug("start-up hook %s failed", e.hook_name, exc_info=e.__cause__)
+        raise
 
 
 def setup_logging(level: str) -> None:
@@ -45,6 +49,5 @@ def exit_on_error(prog: str) -> Iterator[None]:
         print(f"{prog}: error: {e.format_message()}", file=sys.stderr)
         sys.exit(e.exit_code)
     except StartupError as e:
-        log.debug("start-up failure", exc_info=e.__cause__)
         print(f"{prog}: error: {e.format_message()}", file=sys.stderr)
         sys.exit(e.exit_code)

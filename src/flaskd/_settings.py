@@ -40,11 +40,18 @@ def _positive(text: str) -> int:
 _positive.description = "a whole number of at least 1"  # type: ignore[attr-defined]
 
 
+class FileMode(int):
+    """A file mode, shown in octal."""
+
+    def __repr__(self) -> str:
+        return f"0o{self:o}"
+
+
 def _octal(text: str) -> int:
     value = int(text, 8)
     if not 0 <= value <= 0o777:
         raise ValueError(text)
-    return value
+    return FileMode(value)
 
 
 _octal.description = "an octal file mode such as 660"  # type: ignore[attr-defined]
@@ -144,7 +151,7 @@ SETTINGS: dict[str, Setting] = {
         _setting(
             "unix_socket_mode",
             _octal,
-            0o660,
+            FileMode(0o660),
             "File mode of unix sockets flaskd creates.",
             metavar="MODE",
             default_text="660",

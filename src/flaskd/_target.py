@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import os
 import re
 import sys
 import traceback
@@ -29,6 +30,8 @@ def load_target(target: str) -> Service:
     Raises `ConfigError` when the module cannot be imported or holds no app.
     """
     path, name = (*re.split(r":(?![\\/])", target, maxsplit=1), "")[:2]
+    if path.endswith(".py") and not os.path.isfile(path):
+        raise ConfigError(f"TARGET {target!r}: file {path!r} not found")
     module = _import(prepare_import(path), target)
     found = _by_name(module, name, target) if name else _best(module, target)
     return _service_for(module, found, target)
