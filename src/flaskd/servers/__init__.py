@@ -18,10 +18,11 @@ if TYPE_CHECKING:
 SERVERS = {
     "waitress": "flaskd.servers.waitress:WaitressServer",
     "dev": "flaskd.servers.dev:DevServer",
+    "granian": "flaskd.servers.granian:GranianServer",
 }
 
 #: Backend name -> the extra that installs its dependency.
-EXTRAS: dict[str, str] = {}
+EXTRAS: dict[str, str] = {"granian": "granian"}
 
 
 def load_server(name: str) -> type[Server]:

@@ -1,0 +1,241 @@
+"""granian: a Rust HTTP server running WSGI apps in worker processes.
+
+flaskd binds the socket itself and hands granian its file descriptor: granian
+has no API for that, so `_Granian` overrides its private
+``_init_shared_socket`` (granian 2.x). granian serves one address only.
+
+Each worker runs the start-up hooks in granian's target loader, before it
+serves, and the shutdown hooks at its exit (granian's workers leave through
+``os._exit``, so through `multiprocessing.util.Finalize`, not ``atexit``).
+With ``preload`` the hooks run once, in the main process. The workers tell
+the main process over a pipe that their hooks ran, or how they failed; the
+main process reports ready once every worker has, and turns a worker's
+failing hook into the same `StartupError` as with any other backend.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing.util
+import os
+import select
+import socket
+import sys
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from granian._granian import SocketHolder
+from granian.constants import Interfaces
+from granian.http import HTTP1Settings
+from granian.log import LogLevels
+from granian.server.mp import MPServer
+
+from .._errors import ConfigError, StartupError
+from .._middleware import WSGIApp
+from .._sockets import BACKLOG, describe
+from .base import Server
+
+log = logging.getLogger("flaskd")
+
+#: Environ keys granian sets itself on every request, whatever the process environment holds.
+_GRANIAN_KEYS = frozenset(
+    {
+        "GATEWAY_INTERFACE",
+        "SCRIPT_NAME",
+        "SERVER_SOFTWARE",
+        "SERVER_PROTOCOL",
+        "SERVER_NAME",
+        "SERVER_PORT",
+        "REMOTE_ADDR",
+        "REQUEST_METHOD",
+        "PATH_INFO",
+        "QUERY_STRING",
+    }
+)
+
+
+class WithoutProcessEnv:
+    """Remove from each request's environ the process environment granian copies into it.
+
+    granian starts every environ as ``dict(os.environ)`` and then adds the
+    request's keys. A process variable is removed unless the request set that
+    key to another value: so ``PATH`` or a secret never reaches the app, and
+    neither does a ``CONTENT_LENGTH`` or ``HTTP_PROXY`` the request did not
+    send. (A header whose value equals that of a process variable of the same
+    name is removed too.)
+    """
+
+    def __init__(self, app: WSGIApp, environment: dict[str, str]) -> None:
+        self.app = app
+        self.leaked = [
+            (k, v) for k, v in environment.items() if k not in _GRANIAN_KEYS and "." not in k
+        ]
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        for key, value in self.leaked:
+            if environ.get(key) == value:
+                del environ[key]
+        return self.app(environ, start_response)
+
+
+class _Granian(MPServer):
+    """granian serving a socket flaskd opened, and telling flaskd when a stop begins.
+
+    ``MPServer`` (worker processes) is what ``granian.Granian`` is on GIL builds.
+    """
+
+    def __init__(self, *args: Any, flaskd: GranianServer, sock: socket.socket, **kw: Any) -> None:
+        self._flaskd = flaskd
+        self._flaskd_sock = sock
+        super().__init__(*args, **kw)
+
+    @property
+    def _bind_addr_fmt(self) -> str:  # granian's log line "Listening at: http://..."
+        return describe(self._flaskd_sock).removeprefix("http://")
+
+    def _init_shared_socket(self) -> None:
+        sock = self._flaskd_sock
+        sock.set_inheritable(True)
+        self._ssp, self._sso = None, sock
+        self._sfd = sock.fileno()  # type: ignore[assignment]
+        is_unix = sock.family == socket.AF_UNIX
+        holder = SocketHolder(sock.fileno(), is_unix, self.backlog)  # type: ignore[call-arg]
+        self._shd = holder  # type: ignore[assignment]
+
+    def startup(self, spawn_target: Any, target_loader: Any) -> None:
+        # Binds nothing (the socket is flaskd's), forks the workers.
+        super().startup(spawn_target, target_loader)  # type: ignore[no-untyped-call]
+        # Threads may start only now that the workers are forked.
+        if self._flaskd.wait_for_workers(self.workers, self.main_loop_interrupt):
+            self._flaskd.ready([describe(self._flaskd_sock)])
+
+    def signal_handler_interrupt(self, *args: Any, **kwargs: Any) -> None:
+        if os.getpid() != self.pid:
+            # A worker not yet serving still has the main's handlers: it just exits. Before
+            # its loader, nothing ran (and raising could break granian's event loop set-up).
+            if not self._flaskd.loading:
+                os._exit(0)
+            raise SystemExit(0)  # the hooks stop; multiprocessing runs Finalize
+        if not self.interrupt_signal:
+            try:
+                self._flaskd.stopping()
+            except Exception:  # an exception escaping here would hang granian
+                log.exception("cannot report the stop")
+        super().signal_handler_interrupt(*args, **kwargs)  # type: ignore[no-untyped-call]
+
+
+class GranianServer(Server):
+    """Serve with granian: worker processes, one address, hooks in each worker."""
+
+    name = "granian"
+    unsupported: ClassVar[dict[str, str]] = {}
+
+    def run(self) -> None:
+        opts = self.options
+        sockets = self.open_sockets()
+        if len(sockets) != 1:
+            places = ", ".join(describe(s) for s in sockets)
+            self.close_sockets(sockets)
+            raise ConfigError(f"granian serves one address only, not {len(sockets)}: {places}")
+        sock = sockets[0]
+        self._read, self._write = os.pipe()
+        self._failure: ConfigError | StartupError | None = None
+        self._buffer = b""
+        self._ready: set[int] = set()
+        self.loading = False
+        try:
+            if opts["preload"]:
+                self.service.start(self.resolved)
+            server = self._granian(sock)
+            try:
+                server.serve(target_loader=self._load)
+            except SystemExit as e:
+                # granian exits 1 when a worker died: a failing start-up hook if one said so.
+                self._read_reports(0)
+                if self._failure is not None:
+                    raise self._failure from None
+                raise SystemExit(e.code) from None
+        finally:
+            os.close(self._read)
+            os.close(self._write)
+            self.close_sockets(sockets)
+        self.service.stop()  # with preload; without, the workers ran theirs
+
+    def _granian(self, sock: socket.socket) -> _Granian:
+        opts = self.options
+        idle_ms = round(opts["idle_timeout"] * 1000)
+        return _Granian(
+            f"flaskd:{self.service.app.name}",  # a label (process title), never imported
+            flaskd=self,
+            sock=sock,
+            interface=Interfaces.WSGI,
+            workers=opts["workers"],
+            blocking_threads=opts["threads"],
+            backlog=BACKLOG,
+            backpressure=opts["max_connections"],
+            # header_read_timeout also closes a keep-alive connection idle that long.
+            http1_settings=HTTP1Settings(
+                header_read_timeout=max(1, idle_ms), keep_alive=idle_ms > 0
+            ),
+            log_level=LogLevels(opts["log_level"]),
+            log_access=False,  # flaskd's middleware logs requests when access_log is on
+            # granian waits forever when this is 0 or None.
+            workers_kill_timeout=max(opts["graceful_timeout"], 0.001),
+        )
+
+    # -- in each worker ---------------------------------------------------------------------
+
+    def _load(self, target: str) -> WSGIApp:
+        """granian's target loader: runs in each worker process before it serves."""
+        self.loading = True
+        if not self.options["preload"]:
+            try:
+                self.service.start(self.resolved)
+            except (ConfigError, StartupError) as e:
+                hook = getattr(e, "hook_name", "?")
+                self._report(
+                    {"error": type(e).__name__, "message": e.format_message(), "hook": hook}
+                )
+                sys.exit(e.exit_code)
+            multiprocessing.util.Finalize(None, self.service.stop, exitpriority=10)
+        # granian copies os.environ into each environ when the loader returns.
+        app = WithoutProcessEnv(self.wsgi_app(), dict(os.environ))
+        self._report({"ready": os.getpid()})
+        return app
+
+    def _report(self, message: dict[str, Any]) -> None:
+        os.write(self._write, json.dumps(message).encode() + b"\n")  # atomic: < PIPE_BUF
+
+    # -- in the main process ----------------------------------------------------------------
+
+    def wait_for_workers(self, count: int, interrupted: Any) -> bool:
+        """Wait until ``count`` workers ran their hooks; False on a failure or a stop first."""
+        while len(self._ready) < count:
+            if self._failure is not None or interrupted.is_set():
+                return False
+            self._read_reports(0.05)
+        return True
+
+    def _read_reports(self, timeout: float) -> None:
+        while select.select([self._read], [], [], timeout)[0]:
+            self._buffer += os.read(self._read, 65536)
+            *lines, self._buffer = self._buffer.split(b"\n")
+            for line in lines:
+                self._receive(json.loads(line))
+            timeout = 0
+
+    def _receive(self, message: dict[str, Any]) -> None:
+        if "ready" in message:
+            self._ready.add(message["ready"])
+        elif self._failure is None:
+            self._failure = _rebuild(message["error"], message["message"], message["hook"])
+
+
+def _rebuild(kind: str, message: str, hook: str) -> ConfigError | StartupError:
+    """The error a worker reported, to raise in the main process."""
+    if kind == "ConfigError":
+        return ConfigError(message)
+    error = StartupError(hook, RuntimeError())
+    error.message = message
+    return error
