@@ -36,3 +36,11 @@ class StartupError(click.ClickException):
     def __init__(self, hook_name: str, error: BaseException) -> None:
         super().__init__(f"start-up hook {hook_name} failed: {type(error).__name__}: {error}")
         self.hook_name = hook_name
+
+    @classmethod
+    def relayed(cls, hook_name: str, message: str) -> StartupError:
+        """The failure a worker process reported, rebuilt from its message."""
+        error = cls.__new__(cls)
+        click.ClickException.__init__(error, message)
+        error.hook_name = hook_name
+        return error

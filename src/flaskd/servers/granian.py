@@ -236,6 +236,4 @@ def _rebuild(kind: str, message: str, hook: str) -> ConfigError | StartupError:
     """The error a worker reported, to raise in the main process."""
     if kind == "ConfigError":
         return ConfigError(message)
-    error = StartupError(hook, RuntimeError())
-    error.message = message
-    return error
+    return StartupError.relayed(hook, message)
