@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -113,6 +114,27 @@ def run(
     return subprocess.run(
         args, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=60, check=False
     )
+
+
+class InFlight:
+    """A GET running in a thread, for a request in flight when a signal arrives."""
+
+    def __init__(self, url: str) -> None:
+        self._result: list[requests.Response | requests.RequestException] = []
+        self._thread = threading.Thread(target=self._get, args=(url,))
+        self._thread.start()
+        time.sleep(0.5)  # the request has reached the app (its /slow handler sleeps 2 s)
+
+    def _get(self, url: str) -> None:
+        try:
+            self._result.append(requests.get(url, timeout=30))
+        except requests.RequestException as e:
+            self._result.append(e)
+
+    def result(self) -> requests.Response | requests.RequestException:
+        """The response (or the error, when the request was cut), once the request ended."""
+        self._thread.join()
+        return self._result[0]
 
 
 PY = sys.executable

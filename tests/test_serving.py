@@ -7,16 +7,15 @@ import importlib.util
 import shutil
 import signal
 import socket
-import threading
 import time
 from pathlib import Path
 
 import pytest
 import requests
 
-from conftest import FLASKD, free_port, run
+from conftest import FLASKD, InFlight, free_port, run
 
-BACKENDS = ["waitress", "granian"]  # gunicorn: in progress, see issue 3
+BACKENDS = ["waitress", "gunicorn", "granian"]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -37,51 +36,40 @@ def hooks_env(tmp_path: Path) -> dict[str, str]:
     return {"HOOKS_LOG": str(tmp_path / "hooks.log")}
 
 
-def slow_request(url: str) -> tuple[threading.Thread, list[object]]:
-    result: list[object] = []
-
-    def get() -> None:
-        try:
-            result.append(requests.get(url, timeout=30))
-        except requests.RequestException as e:
-            result.append(e)
-
-    thread = threading.Thread(target=get)
-    thread.start()
-    return thread, result
-
-
 def test_in_flight_request_completes_on_sigterm(spawn, backend: str, tmp_path: Path) -> None:
     """A 2-second request in flight when SIGTERM arrives completes with 200; exit code 0."""
     port = free_port()
     proc = serve(spawn, backend, "--port", str(port), env=hooks_env(tmp_path))
     proc.wait_http(f"http://127.0.0.1:{port}/")
-    thread, result = slow_request(f"http://127.0.0.1:{port}/slow")
-    time.sleep(0.5)
+    request = InFlight(f"http://127.0.0.1:{port}/slow")
     proc.signal(signal.SIGTERM)
-    thread.join()
+    response = request.result()
     assert proc.wait() == 0
-    response = result[0]
     assert isinstance(response, requests.Response), response
     assert (response.status_code, response.text) == (200, "slow ok")
     assert "shutdown first" in (tmp_path / "hooks.log").read_text()
 
 
-def test_second_sigterm_stops_at_once(spawn, backend: str, tmp_path: Path) -> None:
-    """A second SIGTERM does not wait for the request in flight: it is cut and the process ends."""
-    if backend == "granian":
-        pytest.xfail("not done yet: granian still waits for the request on a second SIGTERM")
+@pytest.mark.parametrize(
+    "signals",
+    [[signal.SIGTERM, signal.SIGTERM], [signal.SIGQUIT]],
+    ids=["second SIGTERM", "SIGQUIT"],
+)
+def test_quick_stop_cuts_requests(
+    spawn, backend: str, tmp_path: Path, signals: list[signal.Signals]
+) -> None:
+    """A second SIGTERM, or SIGQUIT, does not wait for the request in flight: it is cut, the
+    shutdown hooks still run and the process exits 0."""
     port = free_port()
     proc = serve(spawn, backend, "--port", str(port), env=hooks_env(tmp_path))
     proc.wait_http(f"http://127.0.0.1:{port}/")
-    thread, result = slow_request(f"http://127.0.0.1:{port}/slow")
-    time.sleep(0.5)
-    proc.signal(signal.SIGTERM)
-    time.sleep(0.3)
-    proc.signal(signal.SIGTERM)
-    proc.wait()
-    thread.join()
-    assert not isinstance(result[0], requests.Response), "the slow request was not cut"
+    request = InFlight(f"http://127.0.0.1:{port}/slow")
+    for signum in signals:
+        proc.signal(signum)
+        time.sleep(0.3)
+    assert proc.wait() == 0
+    assert isinstance(request.result(), requests.RequestException), "the request was not cut"
+    assert "shutdown first" in (tmp_path / "hooks.log").read_text()
 
 
 def test_ready_only_once_port_answers_then_stopping(spawn, backend: str, tmp_path: Path) -> None:

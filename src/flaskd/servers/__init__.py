@@ -17,12 +17,13 @@ if TYPE_CHECKING:
 #: Backend name -> "module:class". The first is the default.
 SERVERS = {
     "waitress": "flaskd.servers.waitress:WaitressServer",
-    "dev": "flaskd.servers.dev:DevServer",
+    "gunicorn": "flaskd.servers.gunicorn:GunicornServer",
     "granian": "flaskd.servers.granian:GranianServer",
+    "dev": "flaskd.servers.dev:DevServer",
 }
 
 #: Backend name -> the extra that installs its dependency.
-EXTRAS: dict[str, str] = {"granian": "granian"}
+EXTRAS: dict[str, str] = {"gunicorn": "gunicorn", "granian": "granian"}
 
 
 def load_server(name: str) -> type[Server]:

@@ -11,6 +11,11 @@ With ``preload`` the hooks run once, in the main process. The workers tell
 the main process over a pipe that their hooks ran, or how they failed; the
 main process reports ready once every worker has, and turns a worker's
 failing hook into the same `StartupError` as with any other backend.
+
+A second SIGTERM or SIGINT, or SIGQUIT, is a quick stop: the main process
+writes a byte per worker to another pipe, on which a thread in each worker
+waits; that thread runs the worker's shutdown hooks and ends the process,
+cutting the requests in flight.
 """
 
 from __future__ import annotations
@@ -20,8 +25,10 @@ import logging
 import multiprocessing.util
 import os
 import select
+import signal
 import socket
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -106,6 +113,7 @@ class _Granian(MPServer):
     def startup(self, spawn_target: Any, target_loader: Any) -> None:
         # Binds nothing (the socket is flaskd's), forks the workers.
         super().startup(spawn_target, target_loader)  # type: ignore[no-untyped-call]
+        signal.signal(signal.SIGQUIT, self.signal_handler_quit)
         # Threads may start only now that the workers are forked.
         if self._flaskd.wait_for_workers(self.workers, self.main_loop_interrupt):
             self._flaskd.ready([describe(self._flaskd_sock)])
@@ -117,12 +125,19 @@ class _Granian(MPServer):
             if not self._flaskd.loading:
                 os._exit(0)
             raise SystemExit(0)  # the hooks stop; multiprocessing runs Finalize
-        if not self.interrupt_signal:
-            try:
-                self._flaskd.stopping()
-            except Exception:  # an exception escaping here would hang granian
-                log.exception("cannot report the stop")
+        if self.interrupt_signal:
+            self._flaskd.quick_stop(self.workers)  # a second signal
+            return
+        try:
+            self._flaskd.stopping()
+        except Exception:  # an exception escaping here would hang granian
+            log.exception("cannot report the stop")
         super().signal_handler_interrupt(*args, **kwargs)  # type: ignore[no-untyped-call]
+
+    def signal_handler_quit(self, *args: Any) -> None:
+        if not self.interrupt_signal:
+            self.signal_handler_interrupt(*args)
+        self._flaskd.quick_stop(self.workers)
 
 
 class GranianServer(Server):
@@ -140,6 +155,7 @@ class GranianServer(Server):
             raise ConfigError(f"granian serves one address only, not {len(sockets)}: {places}")
         sock = sockets[0]
         self._read, self._write = os.pipe()
+        self._quick_read, self._quick_write = os.pipe()
         self._failure: ConfigError | StartupError | None = None
         self._buffer = b""
         self._ready: set[int] = set()
@@ -157,8 +173,8 @@ class GranianServer(Server):
                     raise self._failure from None
                 raise SystemExit(e.code) from None
         finally:
-            os.close(self._read)
-            os.close(self._write)
+            for fd in (self._read, self._write, self._quick_read, self._quick_write):
+                os.close(fd)
             self.close_sockets(sockets)
         self.service.stop()  # with preload; without, the workers ran theirs
 
@@ -199,15 +215,28 @@ class GranianServer(Server):
                 )
                 sys.exit(e.exit_code)
             multiprocessing.util.Finalize(None, self.service.stop, exitpriority=10)
+        threading.Thread(target=self._wait_for_quick_stop, daemon=True).start()
         # granian copies os.environ into each environ when the loader returns.
         app = WithoutProcessEnv(self.wsgi_app(), dict(os.environ))
         self._report({"ready": os.getpid()})
         return app
 
+    def _wait_for_quick_stop(self) -> None:
+        os.read(self._quick_read, 1)
+        if not self.options["preload"]:
+            self.service.stop()
+        logging.shutdown()
+        os._exit(0)
+
     def _report(self, message: dict[str, Any]) -> None:
         os.write(self._write, json.dumps(message).encode() + b"\n")  # atomic: < PIPE_BUF
 
     # -- in the main process ----------------------------------------------------------------
+
+    def quick_stop(self, workers: int) -> None:
+        """Make every worker run its shutdown hooks and exit now, cutting its requests."""
+        log.info("stopping at once: requests in flight are cut")
+        os.write(self._quick_write, b"!" * workers)
 
     def wait_for_workers(self, count: int, interrupted: Any) -> bool:
         """Wait until ``count`` workers ran their hooks; False on a failure or a stop first."""
