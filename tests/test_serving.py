@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from conftest import FLASKD, InFlight, free_port, run
+from flaskd._sockets import addresses, open_sockets
 
 BACKENDS = ["waitress", "gunicorn", "granian"]
 
@@ -228,3 +229,15 @@ def test_missing_extra_names_the_install_command(tmp_path: Path) -> None:
     result = run([*FLASKD, "run", "hooks.py", "--server", "granian"], env=env)
     assert result.returncode == 2
     assert "granian is not installed: pip install 'flaskd[granian]'" in result.stderr
+
+
+def test_tcp_listeners_send_without_delay() -> None:
+    """flaskd's TCP listeners have TCP_NODELAY, which accepted connections inherit: without it,
+    granian answered a keep-alive client once per 40 ms (Nagle's algorithm and delayed ACKs)."""
+    places = addresses([f"127.0.0.1:{free_port()}"], "", 0, "test")
+    sockets, _ = open_sockets(places, 0o600)
+    (listener,) = sockets
+    with listener, socket.create_connection(listener.getsockname()):
+        accepted, _ = listener.accept()
+        with accepted:
+            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1

@@ -70,6 +70,8 @@ def open_sockets(places: Sequence[Address], unix_mode: int) -> tuple[list[socket
     """
     activated = listen_fds()
     if activated:
+        for sock in activated:
+            _no_delay(sock)
         return activated, True
     opened: list[socket.socket] = []
     try:
@@ -95,6 +97,7 @@ def _bind_tcp(place: Address) -> list[socket.socket]:
         sockets.append(sock)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            _no_delay(sock)
             if family == socket.AF_INET6:
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             sock.bind(sockaddr)
@@ -104,6 +107,12 @@ def _bind_tcp(place: Address) -> list[socket.socket]:
                 s.close()
             raise ConfigError(f"cannot listen on {place.text}: {e.strerror or e}") from None
     return sockets
+
+
+def _no_delay(sock: socket.socket) -> None:
+    """Send small responses at once (no Nagle delay); accepted connections inherit it."""
+    if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.type == socket.SOCK_STREAM:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def _bind_unix(place: Address, mode: int) -> list[socket.socket]:

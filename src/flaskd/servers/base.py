@@ -70,7 +70,7 @@ class Server:
 
     def wsgi_app(self) -> WSGIApp:
         """The service wrapped in the middleware every backend shares."""
-        return wrap(self.service, self.options)
+        return wrap(self.service.app, self.options)
 
     def ready(self, where: Sequence[str]) -> None:
         """Log and tell systemd that the service is ready: hooks ran, sockets listen."""

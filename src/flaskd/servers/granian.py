@@ -60,6 +60,8 @@ _GRANIAN_KEYS = frozenset(
         "QUERY_STRING",
     }
 )
+#: Environ names a request's headers and body can give (the rest come from granian or the process).
+_FROM_REQUEST = ("HTTP_", "CONTENT_LENGTH", "CONTENT_TYPE")
 
 
 class WithoutProcessEnv:
@@ -75,12 +77,17 @@ class WithoutProcessEnv:
 
     def __init__(self, app: WSGIApp, environment: dict[str, str]) -> None:
         self.app = app
-        self.leaked = [
-            (k, v) for k, v in environment.items() if k not in _GRANIAN_KEYS and "." not in k
-        ]
+        leaked = {k: v for k, v in environment.items() if k not in _GRANIAN_KEYS and "." not in k}
+        #: Names no request can set: always the process's, always removed.
+        self.always = [k for k in leaked if not k.startswith(_FROM_REQUEST)]
+        #: Names a request can set too: removed when they hold the process's value.
+        self.unless_sent = [(k, v) for k, v in leaked.items() if k.startswith(_FROM_REQUEST)]
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        for key, value in self.leaked:
+        pop = environ.pop
+        for key in self.always:
+            pop(key, None)
+        for key, value in self.unless_sent:
             if environ.get(key) == value:
                 del environ[key]
         return self.app(environ, start_response)
