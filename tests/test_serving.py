@@ -204,6 +204,7 @@ def test_body_limit(spawn, backend: str) -> None:
         (["--forwarded-allow-ips", "proxy.local"], "an IP address or network"),
         (["--max-request-body", "lots"], "a size in bytes"),
         (["--server", "tomcat"], "expected one of 'waitress'"),
+        (["--bind", "127.0.0.1:8000", "--port", "8001"], "flag --port: port conflicts with bind"),
     ],
 )
 def test_bad_serving_input(args: list[str], fragment: str) -> None:

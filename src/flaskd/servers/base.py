@@ -55,8 +55,15 @@ class Server:
     def open_sockets(self) -> list[socket.socket]:
         """Bind every address (or take systemd's sockets); raises `ConfigError` naming one."""
         o = self.options
-        where = self.resolved.serve["bind"].source
-        places = addresses(o["bind"], o["host"], o["port"], where)
+        bind = self.resolved.serve["bind"]
+        for name in ("host", "port"):
+            value = self.resolved.serve[name]
+            if _given(bind.source) and _given(value.source):
+                raise ConfigError(
+                    f"{value.source}: {name} conflicts with bind from {bind.source}:"
+                    " give the addresses with bind only, or host and port only"
+                )
+        places = addresses(o["bind"], o["host"], o["port"], bind.source)
         sockets, self.activated = open_sockets(places, o["unix_socket_mode"])
         self._files = [] if self.activated else socket_files(sockets)
         return sockets
@@ -86,6 +93,11 @@ class Server:
         _systemd.notify("STOPPING=1", "STATUS=stopping")
         if self._watchdog is not None:
             self._watchdog.set()
+
+
+def _given(source: str) -> bool:
+    """Whether a setting's value was given by the user (flag, env, file), not a default."""
+    return source != "app" and not source.startswith("default")
 
 
 def describe_all(sockets: Sequence[socket.socket]) -> list[str]:
