@@ -35,6 +35,11 @@ def environ():
     return jsonify({k: v for k, v in request.environ.items() if isinstance(v, str)})
 
 
+@app.get("/getenv/<name>")
+def getenv(name):
+    return jsonify(os.environ.get(name))
+
+
 @app.get("/pid")
 def pid():
     return jsonify(os.getpid())

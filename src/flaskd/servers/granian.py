@@ -30,12 +30,15 @@ import socket
 import sys
 import threading
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any, ClassVar
 
+from granian import wsgi as granian_wsgi
 from granian._granian import SocketHolder
 from granian.constants import Interfaces
 from granian.http import HTTP1Settings
 from granian.log import LogLevels
+from granian.server import mp as granian_mp
 from granian.server.mp import MPServer
 
 from .._errors import ConfigError, StartupError
@@ -45,52 +48,26 @@ from .base import Server
 
 log = logging.getLogger("flaskd")
 
-#: Environ keys granian sets itself on every request, whatever the process environment holds.
-_GRANIAN_KEYS = frozenset(
-    {
-        "GATEWAY_INTERFACE",
-        "SCRIPT_NAME",
-        "SERVER_SOFTWARE",
-        "SERVER_PROTOCOL",
-        "SERVER_NAME",
-        "SERVER_PORT",
-        "REMOTE_ADDR",
-        "REQUEST_METHOD",
-        "PATH_INFO",
-        "QUERY_STRING",
-    }
-)
-#: Environ names a request's headers and body can give (the rest come from granian or the process).
-_FROM_REQUEST = ("HTTP_", "CONTENT_LENGTH", "CONTENT_TYPE")
 
+def _without_process_env(wrap: Callable[..., Any]) -> Callable[..., Any]:
+    """granian's WSGI callback wrapper, made to start each environ empty, not from os.environ.
 
-class WithoutProcessEnv:
-    """Remove from each request's environ the process environment granian copies into it.
-
-    granian starts every environ as ``dict(os.environ)`` and then adds the
-    request's keys. A process variable is removed unless the request set that
-    key to another value: so ``PATH`` or a secret never reaches the app, and
-    neither does a ``CONTENT_LENGTH`` or ``HTTP_PROXY`` the request did not
-    send. (A header whose value equals that of a process variable of the same
-    name is removed too.)
+    granian builds every request's environ on ``dict(os.environ)`` taken when
+    it wraps the app, so ``PATH`` or a secret in the environment would reach
+    the app (and its error pages) in every request. The wrapper reads
+    ``os.environ`` through ``granian.wsgi``'s module global ``os``, which is
+    swapped for the duration of that one call.
     """
 
-    def __init__(self, app: WSGIApp, environment: dict[str, str]) -> None:
-        self.app = app
-        leaked = {k: v for k, v in environment.items() if k not in _GRANIAN_KEYS and "." not in k}
-        #: Names no request can set: always the process's, always removed.
-        self.always = [k for k in leaked if not k.startswith(_FROM_REQUEST)]
-        #: Names a request can set too: removed when they hold the process's value.
-        self.unless_sent = [(k, v) for k, v in leaked.items() if k.startswith(_FROM_REQUEST)]
+    def call_wrap(*args: Any) -> Any:
+        real_os = granian_wsgi.os  # type: ignore[attr-defined]
+        granian_wsgi.os = SimpleNamespace(environ={})  # type: ignore[attr-defined,assignment]
+        try:
+            return wrap(*args)
+        finally:
+            granian_wsgi.os = real_os  # type: ignore[attr-defined]
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        pop = environ.pop
-        for key in self.always:
-            pop(key, None)
-        for key, value in self.unless_sent:
-            if environ.get(key) == value:
-                del environ[key]
-        return self.app(environ, start_response)
+    return call_wrap
 
 
 class _Granian(MPServer):
@@ -223,10 +200,11 @@ class GranianServer(Server):
                 sys.exit(e.exit_code)
             multiprocessing.util.Finalize(None, self.service.stop, exitpriority=10)
         threading.Thread(target=self._wait_for_quick_stop, daemon=True).start()
-        # granian copies os.environ into each environ when the loader returns.
-        app = WithoutProcessEnv(self.wsgi_app(), dict(os.environ))
+        # granian wraps the app right after the loader returns (in this worker).
+        call_wrap = granian_mp._wsgi_call_wrap  # type: ignore[attr-defined]
+        granian_mp._wsgi_call_wrap = _without_process_env(call_wrap)  # type: ignore[attr-defined]
         self._report({"ready": os.getpid()})
-        return app
+        return self.wsgi_app()
 
     def _wait_for_quick_stop(self) -> None:
         os.read(self._quick_read, 1)
