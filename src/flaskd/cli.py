@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -119,6 +120,97 @@ def _as_table(prefix: str, resolved: Resolved) -> str:
             lines.append(title)
             lines += [f"  - {note}" for note in notes]
     return "\n".join(lines)
+
+
+@cli.command()
+@click.argument("target", required=False)
+@click.option("--name", help="Unit name.  [default: TARGET's file name]")
+@click.option(
+    "--user", "user_scope", is_flag=True, help="A user unit (systemctl --user), not a system one."
+)
+@click.option(
+    "--socket",
+    is_flag=True,
+    help="Also NAME.socket: systemd listens (any port, no capability) and starts the service"
+    " on the first connection.",
+)
+@click.option("--service-user", metavar="USER", help="Run as this user instead of a dynamic one.")
+@click.option("--group", metavar="GROUP", help="Run with this group.")
+@click.option(
+    "--env-file",
+    metavar="FILE",
+    help="EnvironmentFile= of KEY=VALUE lines (<PREFIX>KEY, FLASKD_*).",
+)
+@click.option(
+    "--credential",
+    "credentials",
+    metavar="KEY=PATH",
+    multiple=True,
+    help="The app's secret KEY, from PATH (LoadCredential=, read by systemd); repeatable.",
+)
+@click.option(
+    "--state",
+    metavar="KEY[=FILE]",
+    multiple=True,
+    help="Set the app's option KEY to FILE in the state directory (/var/lib/NAME);"
+    " FILE defaults to the option's file name; repeatable.",
+)
+@click.option(
+    "--memory-deny-write-execute",
+    is_flag=True,
+    help="MemoryDenyWriteExecute=yes (breaks JITs and ctypes/cffi callbacks).",
+)
+@click.option(
+    "--private-network",
+    is_flag=True,
+    help="PrivateNetwork=yes: no outgoing connections (needs --socket).",
+)
+@click.option(
+    "--output",
+    metavar="DIR",
+    type=click.Path(file_okay=False),
+    help="Write NAME.service (and NAME.socket) into DIR instead of printing them.",
+)
+@click.option("--install", is_flag=True, help="Install, enable and start the units.")
+@click.option("--uninstall", is_flag=True, help="Stop, disable and remove the units NAME.")
+@_serving_options
+def systemd(
+    target: str | None,
+    config_file: str | None,
+    output: str | None,
+    install: bool,
+    uninstall: bool,
+    **options: Any,
+) -> None:
+    """Write hardened systemd units that serve TARGET with `flaskd run`.
+
+    The unit runs this environment's Python, so install flaskd in the app's venv
+    and run this command from there. The units are printed, written to --output
+    or installed; anything that would keep them from starting is an error.
+    """
+    from . import _systemd_unit as units_
+
+    if uninstall:
+        if target is None and options["name"] is None:
+            raise click.UsageError("--uninstall needs --name NAME (or TARGET)")
+        name = options["name"] or units_.default_name(target or "")
+        for line in units_.uninstall(name, user_scope=options["user_scope"]):
+            click.echo(line)
+        return
+    if target is None:
+        raise click.UsageError("Missing argument 'TARGET'.")
+    serve_flags = {n: options.pop(n) for n in SETTINGS}
+    units = units_.make_units(target, config_file=config_file, serve_flags=serve_flags, **options)
+    for warning in units.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if install:
+        for line in units_.install(units):
+            click.echo(line)
+    elif output is not None:
+        for path in units_.write(units, Path(output)):
+            click.echo(f"wrote {path}")
+    else:
+        click.echo("\n".join(units.files().values()), nl=False)
 
 
 def main() -> None:

@@ -1,0 +1,319 @@
+"""`flaskd systemd --install` under a real systemd: a Debian container booted with systemd-nspawn.
+
+The example app (with tests/apps/notes_e2e.py: a slow start, a slow request)
+is installed in /opt/notes with its own venv inside the container, and its
+unit generated and installed there by `flaskd systemd`. The container shares
+the host's network, so the tests talk HTTP to it on free host ports.
+
+Needs root; skipped otherwise. The root tree is built once by
+scripts/nspawn-root and cached in /var/cache/flaskd-test; what the tests
+change in it is lost at power-off (--volatile=overlay). A container that
+cannot boot fails the tests: it never skips them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from conftest import ROOT, InFlight, free_port
+
+pytestmark = [
+    pytest.mark.skipif(os.geteuid() != 0, reason="systemd-nspawn needs root"),
+    pytest.mark.timeout(600),
+]
+
+TREE = Path("/var/cache/flaskd-test/bookworm-root")
+PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#: The app's start-up hook sleeps this long: systemd must see it activating meanwhile.
+START_DELAY = 2
+
+
+class Machine:
+    """A booted container, driven with nsenter (machinectl needs a host D-Bus it lacks here)."""
+
+    def __init__(self, binds: dict[Path, str], log: Path) -> None:
+        nspawn = [
+            "systemd-nspawn", "-q", "-D", str(TREE), "--boot", "--register=no", "--keep-unit",
+            "-M", f"flaskd-e2e-{os.getpid()}", "--volatile=overlay",
+            *(f"--bind-ro={host}:{inside}" for host, inside in binds.items()),
+        ]  # fmt: skip
+        # nspawn keeps its state in /run/systemd/nspawn: give it a private one.
+        script = "mount -t tmpfs tmpfs /run/systemd/nspawn && exec " + shlex.join(nspawn)
+        self.log = log
+        self._out = log.open("wb")
+        self.nspawn = subprocess.Popen(
+            ["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+            env={**os.environ, "SYSTEMD_NSPAWN_UNIFIED_HIERARCHY": "1"},
+            stdin=subprocess.DEVNULL,
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+        )
+        self.pid1 = 0
+
+    def _find_pid1(self) -> int:
+        children = Path(f"/proc/{self.nspawn.pid}/task/{self.nspawn.pid}/children")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.nspawn.poll() is not None:
+                pytest.fail(f"systemd-nspawn exited {self.nspawn.returncode}:\n{self.output}")
+            found = children.read_text().split() if children.exists() else []
+            if found and Path(f"/proc/{found[0]}/exe").resolve().name == "systemd":
+                return int(found[0])
+            time.sleep(0.05)
+        pytest.fail(f"the container's systemd did not start:\n{self.output}")
+
+    def wait_booted(self, timeout: float = 60) -> None:
+        """Wait until the boot finished; fail with the console output if it does not."""
+        self.pid1 = self._find_pid1()
+        deadline = time.monotonic() + timeout
+        state = ""
+        while time.monotonic() < deadline:
+            # Until systemd listens on its private socket, systemctl cannot connect.
+            state = self.run("systemctl", "is-system-running", "--wait", check=False).strip()
+            if state in ("running", "degraded"):
+                return
+            time.sleep(0.1)
+        pytest.fail(f"the container did not boot ({state}):\n{self.output}")
+
+    @property
+    def output(self) -> str:
+        self._out.flush()
+        return self.log.read_text(errors="replace")
+
+    def run(self, *args: str, check: bool = True, timeout: float = 60) -> str:
+        """Run a command in the container; return its output (fail the test if it fails)."""
+        command = ["nsenter", "-t", str(self.pid1), "-a", "env", "-i", f"PATH={PATH}", *args]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+        if check and done.returncode != 0:
+            pytest.fail(f"{shlex.join(args)} exited {done.returncode}:\n{done.stdout}{done.stderr}")
+        return done.stdout + done.stderr
+
+    def sh(self, script: str, check: bool = True) -> str:
+        return self.run("sh", "-c", script, check=check)
+
+    def show(self, unit: str, prop: str) -> str:
+        return self.run("systemctl", "show", unit, "-p", prop, "--value").strip()
+
+    def poweroff(self) -> None:
+        if self.nspawn.poll() is None:
+            if self.pid1:
+                self.run("systemctl", "poweroff", check=False)
+            else:
+                self.nspawn.terminate()  # nspawn powers a booting container off on SIGTERM
+            try:
+                self.nspawn.wait(30)
+            except subprocess.TimeoutExpired:
+                self.nspawn.kill()
+                self.nspawn.wait()
+        self._out.close()
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def _wheelhouse(tmp: Path) -> Path:
+    """Wheels of flaskd and its dependencies, built on the host (the container has no index)."""
+    project = tmp / "project"
+    project.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, project)
+    shutil.copytree(ROOT / "src", project / "src", ignore=shutil.ignore_patterns("*.egg-info"))
+    wheels = tmp / "wheels"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "-w",
+            str(wheels),
+            f"{project}[gunicorn,granian]",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return wheels
+
+
+@pytest.fixture(scope="module")
+def machine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Machine]:
+    """A booted container with the example app and its venv in /opt/notes."""
+    for tool in ("systemd-nspawn", "debootstrap", "nsenter", "unshare"):
+        assert shutil.which(tool), f"{tool} is missing: ./scripts/test installs it"
+    subprocess.run([str(ROOT / "scripts" / "nspawn-root"), str(TREE)], check=True, timeout=900)
+    tmp = tmp_path_factory.mktemp("e2e")
+    binds = {_wheelhouse(tmp): "/srv/wheels", ROOT: "/srv/proj"}
+    machine = Machine(binds, tmp / "nspawn.log")
+    try:
+        machine.wait_booted()
+        machine.sh(
+            "mkdir /opt/notes && cd /opt/notes"
+            " && cp /srv/proj/examples/notes/notes.py /srv/proj/tests/apps/notes_e2e.py ."
+            " && python3 -m venv venv"
+            " && venv/bin/pip install -q --no-index -f /srv/wheels 'flaskd[gunicorn,granian]'"
+            f" && echo E2E_START_DELAY={START_DELAY} > /etc/notes.env"
+        )
+        yield machine
+    finally:
+        machine.poweroff()
+
+
+@pytest.fixture(scope="module")
+def notes(machine: Machine) -> str:
+    """The example installed as notes.service (system, dynamic user); its base URL."""
+    port = free_port()
+    machine.sh(
+        "cd /opt/notes && venv/bin/flaskd systemd notes_e2e.py --name notes"
+        f" --port {port} --access-log --state db --env-file /etc/notes.env --install"
+    )
+    return f"http://127.0.0.1:{port}"
+
+
+def test_activating_until_ready_then_active(machine: Machine, notes: str) -> None:
+    """The unit is activating while the start-up hooks run, and active once READY=1 came."""
+    machine.run("systemctl", "restart", "--no-block", "notes")
+    time.sleep(START_DELAY / 2)
+    assert machine.show("notes", "ActiveState") == "activating"
+    wait_for(lambda: machine.show("notes", "ActiveState") == "active", "notes to be active")
+    started = int(machine.show("notes", "ExecMainStartTimestampMonotonic"))
+    active = int(machine.show("notes", "ActiveEnterTimestampMonotonic"))
+    assert active - started >= START_DELAY * 1_000_000
+    assert requests.get(notes, timeout=5).json() == {"title": "Notes", "signed": False}
+
+
+def test_state_survives_a_restart(machine: Machine, notes: str) -> None:
+    """A note lands in /var/lib/notes (the state directory) and survives a restart."""
+    added = requests.post(f"{notes}/notes", json={"text": "kept"}, timeout=5)
+    assert added.status_code == 201
+    machine.run("systemctl", "restart", "notes")
+    assert {"id": added.json()["id"], "text": "kept"} in requests.get(f"{notes}/notes").json()
+    machine.run("test", "-s", "/var/lib/notes/notes.sqlite")
+
+
+def test_stop_finishes_the_request_in_flight(machine: Machine, notes: str) -> None:
+    """`systemctl stop` during a slow request lets it complete, and the unit ends with success."""
+    slow = InFlight(f"{notes}/slow")
+    machine.run("systemctl", "stop", "notes")
+    response = slow.result()
+    assert isinstance(response, requests.Response)
+    assert response.text == "slow done\n"
+    assert machine.show("notes", "Result") == "success"
+    assert machine.show("notes", "ActiveState") == "inactive"
+    machine.run("systemctl", "start", "notes")
+
+
+def test_killed_main_process_is_restarted(machine: Machine, notes: str) -> None:
+    """kill -9 of the main process is followed by a restart (Restart=on-failure)."""
+    pid = machine.show("notes", "MainPID")
+    restarts = int(machine.show("notes", "NRestarts"))
+    machine.sh(f"kill -9 {pid}")
+    wait_for(
+        lambda: (
+            machine.show("notes", "ActiveState") == "active"
+            and machine.show("notes", "MainPID") not in (pid, "0")
+        ),
+        "notes to be restarted",
+    )
+    assert int(machine.show("notes", "NRestarts")) == restarts + 1
+    assert requests.get(notes, timeout=5).status_code == 200
+
+
+def test_exposure_in_the_running_systemd(machine: Machine, notes: str) -> None:
+    """systemd-analyze security, asked of the running manager, rates the unit 1.5 or better."""
+    report = machine.run("systemd-analyze", "security", "notes.service")
+    match = re.search(r"Overall exposure level for notes\.service: ([\d.]+)", report)
+    assert match, report
+    assert float(match[1]) <= 1.5
+
+
+def test_access_log_reaches_the_journal(machine: Machine, notes: str) -> None:
+    """--access-log lines end up in the unit's journal."""
+    requests.get(f"{notes}/notes?from-the-test", timeout=5)
+    wait_for(
+        lambda: (
+            '"GET /notes?from-the-test HTTP/1.1" 200'
+            in machine.run("journalctl", "-u", "notes", "-o", "cat", "--no-pager")
+        ),
+        "the access log line in the journal",
+    )
+
+
+def _free_low_port() -> int:
+    """A port below 1024 that nothing on the host listens on (the container shares the network)."""
+    for port in range(980, 1024):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    pytest.skip("no free port below 1024")
+
+
+def test_socket_activation_on_a_low_port(machine: Machine) -> None:
+    """With --socket the service is inactive until the first connection, which it then serves."""
+    port = _free_low_port()
+    machine.sh(
+        "cd /opt/notes && venv/bin/flaskd systemd notes_e2e.py --name notes-socket"
+        f" --port {port} --state db --socket --install"
+    )
+    assert machine.show("notes-socket.socket", "ActiveState") == "active"
+    assert machine.show("notes-socket.service", "ActiveState") == "inactive"
+    assert requests.get(f"http://127.0.0.1:{port}/", timeout=10).status_code == 200
+    assert machine.show("notes-socket.service", "ActiveState") == "active"
+
+
+def test_user_unit_runs_under_a_lingering_user(machine: Machine) -> None:
+    """A --user unit installs and serves under the user's own manager, its state in ~."""
+    machine.sh("useradd -m alice && loginctl enable-linger alice")
+    uid = machine.run("id", "-u", "alice").strip()
+    machine.run("systemctl", "start", f"user@{uid}.service")
+    port = free_port()
+    machine.sh(
+        f"cd /opt/notes && runuser -u alice -- env XDG_RUNTIME_DIR=/run/user/{uid}"
+        " HOME=/home/alice venv/bin/flaskd systemd notes_e2e.py --user --name notes-user"
+        f" --port {port} --state db --install"
+    )
+    url = f"http://127.0.0.1:{port}"
+    assert requests.post(f"{url}/notes", json={"text": "mine"}, timeout=5).status_code == 201
+
+
+@pytest.mark.parametrize("server", ["gunicorn", "granian"])
+def test_other_backends_run_hardened(machine: Machine, server: str) -> None:
+    """gunicorn and granian, with worker processes, start, serve and stop cleanly in the sandbox."""
+    port = free_port()
+    name = f"notes-{server}"
+    machine.sh(
+        f"cd /opt/notes && venv/bin/flaskd systemd notes_e2e.py --name {name} --port {port}"
+        f" --state db --server {server} --workers 2 --install"
+    )
+    url = f"http://127.0.0.1:{port}"
+    assert requests.post(f"{url}/notes", json={"text": server}, timeout=5).status_code == 201
+    machine.run("systemctl", "stop", name)
+    assert machine.show(name, "Result") == "success"
+
+
+def test_uninstall_removes_the_units(machine: Machine) -> None:
+    """--uninstall stops and disables the units and removes their files."""
+    out = machine.sh("/opt/notes/venv/bin/flaskd systemd --name notes-socket --uninstall")
+    assert "removed /etc/systemd/system/notes-socket.socket" in out
+    assert machine.show("notes-socket.socket", "LoadState") == "not-found"
+    assert machine.show("notes-socket.service", "ActiveState") == "inactive"
