@@ -137,6 +137,21 @@ class InFlight:
         return self._result[0]
 
 
+def unix_get(path: Path, request: bytes = b"GET / HTTP/1.0\r\nHost: x\r\n\r\n") -> bytes:
+    """Send one HTTP/1.0 request over the unix socket at ``path`` (once it exists); the answer."""
+    deadline = time.monotonic() + 20
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(10)
+        s.connect(str(path))
+        s.sendall(request)
+        answer = b""
+        while chunk := s.recv(4096):
+            answer += chunk
+    return answer
+
+
 PY = sys.executable
 FLASKD = [PY, "-m", "flaskd"]
 #: The console scripts of the environment running the tests (waitress-serve, gunicorn).

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import http.client
 import signal
 import socket
 import time
@@ -11,7 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import FLASKD, free_port
+from conftest import FLASKD, free_port, unix_get
 
 pytest.importorskip("granian")
 
@@ -29,19 +28,6 @@ def wait_ready(proc) -> None:
 
 def lines(path: Path) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
-
-
-class UnixHTTPConnection(http.client.HTTPConnection):
-    """An HTTP connection over a unix socket."""
-
-    def __init__(self, path: str) -> None:
-        super().__init__("localhost", timeout=10)
-        self.path = path
-
-    def connect(self) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(10)
-        self.sock.connect(self.path)
 
 
 def test_serves_the_app_and_stops_with_exit_0(spawn) -> None:
@@ -140,17 +126,9 @@ def test_serves_unix_socket(spawn, tmp_path: Path) -> None:
     """--bind unix:PATH serves there, and the socket file is gone after the stop."""
     path = tmp_path / "app.sock"
     proc = spawn([*FLASKD, "run", "granian_env.py", *GRANIAN, "--bind", f"unix:{path}"])
-    deadline = time.monotonic() + 20
-    while not path.exists():
-        assert proc.popen.poll() is None, proc.output
-        assert time.monotonic() < deadline, proc.output
-        time.sleep(0.05)
-    conn = UnixHTTPConnection(str(path))
-    conn.request("GET", "/environ")
-    response = conn.getresponse()
-    assert response.status == 200
-    assert b'"REMOTE_ADDR":""' in response.read()
-    conn.close()
+    answer = unix_get(path, b"GET /environ HTTP/1.0\r\nHost: x\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.0 200")
+    assert b'"REMOTE_ADDR":""' in answer
     assert proc.stop() == 0
     assert not path.exists()
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import FLASKD, InFlight, free_port
+from conftest import FLASKD, InFlight, free_port, unix_get
 
 pytest.importorskip("gunicorn")
 
@@ -142,50 +142,10 @@ def test_ready_after_port_answers_and_stopping(spawn, tmp_path: Path) -> None:
     notify.close()
 
 
-def test_ipv6_bind(spawn, tmp_path: Path) -> None:
-    """--bind [::1]:PORT serves over IPv6."""
-    port = free_port()
-    env = {"HOOKS_LOG": str(tmp_path / "hooks.log")}
-    proc = gunicorn(spawn, "hooks.py", "--bind", f"[::1]:{port}", env=env)
-    assert proc.wait_http(f"http://[::1]:{port}/").text == "ok"
-    assert proc.stop() == 0
-
-
-def test_unix_bind(spawn, tmp_path: Path) -> None:
-    """--bind unix:PATH serves; the socket file has mode 660 and is removed at exit."""
-    path = tmp_path / "app.sock"
-    env = {"HOOKS_LOG": str(tmp_path / "hooks.log")}
-    proc = gunicorn(spawn, "hooks.py", "--bind", f"unix:{path}", env=env)
-    deadline = time.monotonic() + 20
-    while not path.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    with socket.socket(socket.AF_UNIX) as s:
-        s.settimeout(10)
-        s.connect(str(path))
-        s.sendall(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")
-        answer = b""
-        while chunk := s.recv(4096):
-            answer += chunk
-    assert answer.startswith(b"HTTP/1.")
-    assert answer.endswith(b"\r\n\r\nok")
-    assert oct(path.stat().st_mode & 0o777) == "0o660"
-    assert proc.stop() == 0
-    assert not path.exists()
-
-
 def test_proxy_headers_untouched_by_gunicorn_on_unix_socket(spawn, tmp_path: Path) -> None:
     """On a unix socket (which gunicorn always trusts) X-Forwarded-Proto does not set https."""
     path = tmp_path / "app.sock"
     proc = gunicorn(spawn, "proxy_app.py", "--bind", f"unix:{path}")
-    deadline = time.monotonic() + 20
-    while not path.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    with socket.socket(socket.AF_UNIX) as s:
-        s.settimeout(10)
-        s.connect(str(path))
-        s.sendall(b"GET / HTTP/1.0\r\nHost: x\r\nX-Forwarded-Proto: https\r\n\r\n")
-        answer = b""
-        while chunk := s.recv(4096):
-            answer += chunk
+    answer = unix_get(path, b"GET / HTTP/1.0\r\nHost: x\r\nX-Forwarded-Proto: https\r\n\r\n")
     assert b'"scheme":"http"' in answer.replace(b" ", b"")
     assert proc.stop() == 0
