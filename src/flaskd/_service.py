@@ -233,9 +233,11 @@ def _derive_prefix(app: flask.Flask) -> str:
     """``NOTES_`` for an app defined in ``notes.py``, the same whether run or imported."""
     module = sys.modules.get(app.import_name)
     file = getattr(module, "__file__", None)
-    if file:
-        path = Path(file)
-        name = path.parent.name if path.stem == "__init__" else path.stem
-    else:
-        name = app.import_name.rpartition(".")[2]
+    return prefix_for(Path(file) if file else Path(app.import_name.rpartition(".")[2]))
+
+
+def prefix_for(path: Path) -> str:
+    """The env prefix of an app defined in ``path``: ``inventory.py`` gives ``INVENTORY_``,
+    ``shop/__init__.py`` gives ``SHOP_``."""
+    name = path.parent.name if path.stem == "__init__" else path.stem
     return "".join(c if c.isalnum() else "_" for c in name).upper().strip("_") + "_"

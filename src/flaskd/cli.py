@@ -1,4 +1,4 @@
-"""The ``flaskd`` command: run, dev and config, a thin layer over `Service`."""
+"""The ``flaskd`` command: run, dev, config, systemd and migrate, a thin layer over `Service`."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from ._config import Resolved, Sources
 from ._run import serve
 from ._settings import SETTINGS
 from ._target import load_target
+from .migrate.command import migrate
 
 TARGET_HELP = (
     "TARGET is a file (notes.py), a module (notes), or module:name or module:factory(args)."
@@ -211,6 +212,9 @@ def systemd(
             click.echo(f"wrote {path}")
     else:
         click.echo("\n".join(units.files().values()), nl=False)
+
+
+cli.add_command(migrate)
 
 
 def main() -> None:

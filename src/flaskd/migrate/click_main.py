@@ -1,0 +1,280 @@
+"""Rule ``click``: a ``main()`` that takes its options from click gets an argparse parser.
+
+``@click.command()`` with ``@click.option``/``@click.argument`` decorators
+becomes a parser built at the top of ``main()`` and ``args =
+parser.parse_args()``; the function's parameters become ``args.<name>``. The
+other rules then convert that as any argparse script. Only options whose
+mapping is exact are converted (flags, counts, choices, int/float/str types,
+``multiple``, ``--x/--no-x``); anything else (prompts, callbacks, ``envvar``,
+``click.Path(exists=True)``, groups, ``pass_context``) is declined.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from ._analysis import Declined, analyze
+from ._edit import Context, free_name
+from ._names import Imports, bound_names, dotted, local_names, string_value
+
+ID = "click"
+TYPES = {
+    "int": "int",
+    "float": "float",
+    "str": "str",
+    "click.INT": "int",
+    "click.FLOAT": "float",
+    "click.STRING": "str",
+    "click.UNPROCESSED": "str",
+}
+COPIED = {"default", "help", "required", "metavar", "nargs"}
+DROPPED = {"show_default", "show_choices", "show_envvar"}
+
+
+def apply(module: cst.Module, context: Context) -> cst.Module:
+    facts = analyze(module)
+    function = facts.click
+    if function is None:
+        return module
+    imports = facts.imports
+    decorators = list(function.decorators)
+    command = decorators[0].decorator
+    if not isinstance(command, cst.Call) or imports.qualify(command.func) != "click.command":
+        raise Declined(function, f"{function.name.value}() is not a plain @click.command()")
+    if command.args:
+        raise Declined(command, "@click.command(...) with arguments")
+    taken = local_names(function) | bound_names(facts.module.body)
+    parser = free_name(taken, ["parser"])
+    namespace = free_name(taken, ["args", "options"])
+    lines = [f"{parser} = argparse.ArgumentParser()\n"]
+    dests: dict[str, str] = {}
+    for decorator in decorators[1:]:
+        line, dest = _argument(imports, decorator, parser)
+        lines.append(line)
+        dests[dest] = dest
+    lines.append(f"{namespace} = {parser}.parse_args()\n")
+    params = function.params
+    names = [p.name.value for p in params.params]
+    if (
+        params.star_arg != cst.MaybeSentinel.DEFAULT
+        or params.kwonly_params
+        or params.posonly_params
+    ):
+        raise Declined(function, f"{function.name.value}() takes arguments click does not give")
+    if sorted(names) != sorted(dests):
+        raise Declined(function, f"{function.name.value}()'s parameters are not its click options")
+    if set(names) & set(_globals(function)):
+        raise Declined(function, f"{function.name.value}() declares a click option global")
+
+    new_body = [cst.parse_statement(line) for line in lines]
+    body = list(function.body.body) if isinstance(function.body, cst.IndentedBlock) else []
+    first = 1 if body and _is_docstring(body[0]) else 0
+    renamed = [s.visit(_ParamsToNamespace(set(names), namespace)) for s in body]
+    block = function.body.with_changes(body=[*renamed[:first], *new_body, *renamed[first:]])
+    new_function = function.with_changes(
+        decorators=[], params=cst.Parameters(), body=block, leading_lines=function.leading_lines
+    )
+    new_function = new_function.with_changes(
+        leading_lines=[*function.leading_lines, *decorators[0].leading_lines]
+    )
+    module = module.with_changes(body=[new_function if s is function else s for s in module.body])
+    return _fix_imports(module)
+
+
+def _argument(imports: Imports, decorator: cst.Decorator, parser: str) -> tuple[str, str]:
+    """The ``add_argument`` line for one ``@click.option``/``@click.argument``, and its dest."""
+    call = decorator.decorator
+    kind = imports.qualify(call.func) if isinstance(call, cst.Call) else None
+    if not isinstance(call, cst.Call) or kind not in ("click.option", "click.argument"):
+        raise Declined(decorator, "a decorator other than @click.option or @click.argument")
+    code = cst.Module([]).code_for_node
+    flags: list[str] = []
+    name: str | None = None
+    keywords: dict[str, str] = {}
+    for arg in call.args:
+        if arg.star:
+            raise Declined(call, "a click option declared with *args or **kwargs")
+        if arg.keyword is None:
+            text = string_value(arg.value)
+            if text is None:
+                raise Declined(call, "a click option whose name is not a string literal")
+            if text.startswith("-"):
+                flags.append(text)
+            else:
+                name = text
+            continue
+        keyword, value = arg.keyword.value, arg.value
+        if keyword in COPIED:
+            keywords[keyword] = code(value)
+        elif keyword == "type":
+            keywords.update(_type(imports, value, call))
+        elif keyword == "is_flag" and dotted(value) == "True":
+            keywords["action"] = '"store_true"'
+        elif keyword == "multiple" and dotted(value) == "True":
+            keywords["action"] = '"append"'
+            keywords.setdefault("default", "[]")  # click gives () when the option is absent
+        elif keyword == "count" and dotted(value) == "True":
+            keywords["action"] = '"count"'
+            keywords.setdefault("default", "0")
+        elif keyword not in DROPPED:
+            raise Declined(call, f"click option argument {keyword}= has no argparse twin")
+    if "type" not in keywords and "choices" not in keywords and "action" not in keywords:
+        keywords.update(_type_from_default(call, keywords.get("default")))
+    if kind == "click.argument":
+        if flags or name is None or set(keywords) - {"type", "nargs", "metavar"}:
+            raise Declined(call, "a click argument flaskd cannot map")
+        if keywords.get("nargs") == "-1":
+            keywords["nargs"] = '"*"'
+        dest = name
+        flags = [name]
+    else:
+        flags, negation = _split_negation(flags, call)
+        if negation:
+            if "action" in keywords:
+                raise Declined(call, "a --x/--no-x click option with another action")
+            keywords["action"] = "argparse.BooleanOptionalAction"
+        if "action" in keywords and keywords["action"] == '"store_true"':
+            if keywords.get("default", "False") != "False":
+                raise Declined(call, "a click flag that defaults to on")
+            keywords.pop("default", None)
+        long = [f for f in flags if f.startswith("--")]
+        derived = (long or flags)[0].lstrip("-").replace("-", "_") if flags else None
+        dest = name or derived or ""
+        if not dest or not dest.isidentifier() or dest.lower() != dest:
+            raise Declined(call, "a click option whose name flaskd cannot derive")
+        if name is not None and name != derived:
+            keywords["dest"] = repr(name).replace("'", '"')
+    parts = [repr(f).replace("'", '"') for f in flags]
+    parts += [f"{k}={v}" for k, v in keywords.items()]
+    return f"{parser}.add_argument({', '.join(parts)})\n", dest
+
+
+def _type(imports: Imports, value: cst.BaseExpression, call: cst.Call) -> dict[str, str]:
+    name = dotted(value)
+    qualified = imports.qualify(value) or name
+    if qualified in TYPES:
+        return {"type": TYPES[qualified]}
+    if (
+        isinstance(value, cst.Call)
+        and imports.qualify(value.func) == "click.Choice"
+        and len(value.args) == 1
+        and value.args[0].keyword is None
+    ):
+        return {"choices": cst.Module([]).code_for_node(value.args[0].value)}
+    if (
+        isinstance(value, cst.Call)
+        and imports.qualify(value.func) == "click.Path"
+        and not value.args
+    ):
+        return {}
+    raise Declined(call, "a click type with no exact argparse twin")
+
+
+def _type_from_default(call: cst.Call, default: str | None) -> dict[str, str]:
+    """click infers an option's type from its default: ``default=5000`` reads an int."""
+    if default is None:
+        return {}
+    value = cst.parse_expression(default)
+    if isinstance(value, cst.Integer):
+        return {"type": "int"}
+    if isinstance(value, cst.Float):
+        return {"type": "float"}
+    if isinstance(value, cst.SimpleString) or dotted(value) == "None":
+        return {}
+    raise Declined(call, "a click option whose type click infers from a computed default")
+
+
+def _split_negation(flags: list[str], call: cst.Call) -> tuple[list[str], bool]:
+    """``"--debug/--no-debug"`` gives ``["--debug"]`` and True (argparse derives the --no-)."""
+    out: list[str] = []
+    negation = False
+    for flag in flags:
+        if "/" in flag:
+            on, _, off = flag.partition("/")
+            if off != "--no-" + on.removeprefix("--"):
+                raise Declined(call, f"a click on/off flag {flag!r} other than --x/--no-x")
+            out.append(on)
+            negation = True
+        else:
+            out.append(flag)
+    return out, negation
+
+
+def _globals(function: cst.FunctionDef) -> list[str]:
+    names: list[str] = []
+
+    class Visit(cst.CSTVisitor):
+        def visit_Global(self, node: cst.Global) -> None:
+            names.extend(n.name.value for n in node.names)
+
+    function.body.visit(Visit())
+    return names
+
+
+def _is_docstring(stmt: cst.BaseStatement) -> bool:
+    return (
+        isinstance(stmt, cst.SimpleStatementLine)
+        and len(stmt.body) == 1
+        and isinstance(stmt.body[0], cst.Expr)
+        and isinstance(stmt.body[0].value, cst.SimpleString | cst.ConcatenatedString)
+    )
+
+
+class _ParamsToNamespace(cst.CSTTransformer):
+    """``port`` (a click parameter) becomes ``args.port``, except where a nested def rebinds it."""
+
+    def __init__(self, names: set[str], namespace: str) -> None:
+        self.names = names
+        self.namespace = namespace
+        self.hidden: list[set[str]] = []
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        self.hidden.append(local_names(node))
+        return True
+
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef:
+        self.hidden.pop()
+        return updated_node
+
+    def leave_Attribute(
+        self, original_node: cst.Attribute, updated_node: cst.Attribute
+    ) -> cst.BaseExpression:
+        return updated_node.with_changes(attr=original_node.attr)  # ``x.port`` stays
+
+    def leave_Arg(self, original_node: cst.Arg, updated_node: cst.Arg) -> cst.Arg:
+        return updated_node.with_changes(keyword=original_node.keyword)
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+        hidden = set().union(*self.hidden) if self.hidden else set()
+        if original_node.value in self.names and original_node.value not in hidden:
+            return cst.Attribute(cst.Name(self.namespace), cst.Name(original_node.value))
+        return updated_node
+
+
+def _fix_imports(module: cst.Module) -> cst.Module:
+    """Import argparse (after the click import); drop ``import click`` if nothing uses it."""
+    imports = Imports(module)
+    used = module.code.count("click.")
+    body: list[cst.BaseStatement] = []
+    for stmt in module.body:
+        is_click = (
+            isinstance(stmt, cst.SimpleStatementLine)
+            and len(stmt.body) == 1
+            and isinstance(stmt.body[0], cst.Import)
+            and [dotted(a.name) for a in stmt.body[0].names] == ["click"]
+        )
+        if is_click and "argparse" not in imports.names:
+            body.append(
+                cst.parse_statement("import argparse\n").with_changes(
+                    leading_lines=stmt.leading_lines
+                )
+            )
+            if used:
+                body.append(stmt.with_changes(leading_lines=[]))
+            continue
+        if is_click and not used:
+            continue
+        body.append(stmt)
+    return module.with_changes(body=body)

@@ -1,0 +1,108 @@
+"""Rule ``parser``: the argparse parser becomes module-level and is handed to the Service.
+
+The parser is the schema of the app's configuration: flaskd reads each
+option's dest, type, default and choices from it, parses the command line as
+a script and reads env vars and config files under a server. ``parse_args()``
+disappears: under gunicorn it would read gunicorn's own command line.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from ._analysis import Declined, Facts, analyze
+from ._edit import (
+    Context,
+    Statement,
+    blank,
+    ensure_service,
+    reflow_service,
+    remove_from_block,
+    remove_from_module,
+    service_call,
+)
+
+ID = "parser"
+
+
+def apply(module: cst.Module, context: Context) -> cst.Module:
+    facts = analyze(module)
+    parser = facts.parser
+    if parser is None or parser.parse is None:
+        return module
+    if parser.kind != "argparse":
+        raise Declined(parser.create, "an optparse parser; the optparse rule converts it first")
+    module, facts, _ = ensure_service(module, context)
+    parser = facts.parser
+    assert parser is not None
+    assert parser.parse is not None
+    on_main = [s for s in parser.statements if s not in facts.module.body]
+    removed = {id(s) for s in on_main} | {id(parser.parse)} | {id(s) for s in facts.copies}
+    module = module.visit(_RemoveParsing(facts, removed, parser.namespace or ""))
+
+    facts = analyze(module)
+    assert facts.service_stmt is not None
+    body = list(module.body)
+    at = facts.index(facts.service_stmt)
+    if on_main:
+        moved: list[Statement] = [blank(on_main[0], 1), *on_main[1:]]
+        body[at:at] = moved
+        body[at + len(moved)] = blank(body[at + len(moved)], 0)
+    module = module.with_changes(body=body)
+    return reflow_service(_pass_parser(module, parser.name))
+
+
+def _pass_parser(module: cst.Module, name: str) -> cst.Module:
+    """``Service(app, ...)`` becomes ``Service(app, parser, ...)``."""
+    facts = analyze(module)
+    call = service_call(facts)
+    positional = [a for a in call.args if a.keyword is None]
+    if len(positional) >= 2 or any(a.keyword and a.keyword.value == "parser" for a in call.args):
+        return module
+    args = list(call.args)
+    args.insert(1, cst.Arg(cst.Name(name), comma=args[0].comma))
+    args[0] = args[0].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+    new = call.with_changes(args=args)
+    result = module.deep_replace(call, new)
+    assert isinstance(result, cst.Module)
+    return result
+
+
+class _RemoveParsing(cst.CSTTransformer):
+    """Drop parse_args(), the parser statements on the main path and ``global args``."""
+
+    def __init__(self, facts: Facts, removed: set[int], namespace: str) -> None:
+        assert facts.main is not None
+        self.main = facts.main
+        self.removed = removed
+        self.namespace = namespace
+
+    def leave_If(self, original_node: cst.If, updated_node: cst.If) -> cst.If:
+        if original_node is self.main.guard and self.main.kind == "guard":
+            return updated_node.with_changes(
+                body=remove_from_block(original_node.body, updated_node.body, self.removed)
+            )
+        return updated_node
+
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef:
+        if original_node is self.main.function:
+            return updated_node.with_changes(
+                body=remove_from_block(original_node.body, updated_node.body, self.removed)
+            )
+        return updated_node
+
+    def leave_Global(
+        self, original_node: cst.Global, updated_node: cst.Global
+    ) -> cst.Global | cst.RemovalSentinel:
+        names = [n for n in updated_node.names if n.name.value != self.namespace]
+        if not names:
+            return cst.RemoveFromParent()
+        if len(names) == len(updated_node.names):
+            return updated_node
+        names[-1] = names[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        return updated_node.with_changes(names=names)
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        return remove_from_module(original_node, updated_node, self.removed)

@@ -1,0 +1,5 @@
+import argparse
+
+parser = argparse.ArgumentParser()
+args = parser.parse_args()
+print(args)
