@@ -7,6 +7,7 @@ import shutil
 import signal
 import stat
 import subprocess
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -376,23 +377,21 @@ def test_env_prefix_is_the_one_flaskd_derives(path: str, prefix: str) -> None:
 
 
 def test_never_breaks_installed_packages() -> None:
-    """Over flask, werkzeug, click and waitress it never crashes nor proposes invalid code."""
-    import click
-    import flask
-    import waitress
-    import werkzeug
-
-    roots = [Path(m.__file__).parent for m in (flask, werkzeug, click, waitress)]
-    files = [f for root in roots for f in sorted(root.rglob("*.py"))]
-    assert len(files) > 100
+    """Over every .py file of site-packages it never crashes nor proposes invalid code."""
+    site = Path(sysconfig.get_paths()["purelib"])
+    files = sorted(site.rglob("*.py"))
+    assert len(files) > 1000
     for file in files:
-        source = file.read_text(encoding="utf-8")
+        source = file.read_bytes().decode("utf-8", errors="replace")
         result = migrate_source(source, filename=str(file))
-        assert result.status != "failed", result.reasons
+        assert result.status != "failed" or "not valid Python" in " ".join(result.reasons), (
+            file,
+            result.reasons,
+        )
         if result.status == "converted":
             compile(result.output, str(file), "exec")
-    result = run([*FLASKD, "migrate", "--diff", *map(str, roots)])
-    assert result.returncode == 0, result.stderr[-2000:]
+    result = run([*FLASKD, "migrate", "--diff", str(site)])
+    assert result.returncode in (0, 2), result.stderr[-2000:]
     assert "Traceback" not in result.stderr
 
 
