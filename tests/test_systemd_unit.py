@@ -7,14 +7,19 @@ the exposure score). tests/test_systemd_e2e.py runs them under a real systemd.
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import itertools
 import json
 import os
 import re
+import secrets
+import shlex
 import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,48 +33,178 @@ ANALYZE = shutil.which("systemd-analyze")
 needs_analyze = pytest.mark.skipif(ANALYZE is None, reason="Debian's systemd package is missing")
 
 
-def _others_can_enter(path: Path) -> bool:
-    return all(p.stat().st_mode & stat.S_IXOTH for p in [path, *path.parents])
+#: Where the tests keep what a unit's dynamic user must read: not under /tmp or /var/tmp
+#: (PrivateTmp= hides them), nor /home or /root, so wherever the checkout lives.
+CACHE = Path("/var/cache/flaskd-test")
+#: This session's copies of the apps, removed at its end.
+SESSION = Path("/srv/flaskd-tests") / f"{os.getpid()}-{secrets.token_hex(4)}"
+#: The example app, copied where every user can read it: units are generated for it there.
+APP = SESSION / "notes"
+DEBIAN_PYTHON = Path("/usr/bin/python3")
 
 
-@pytest.fixture(scope="session")
-def world_python() -> str:
-    """Debian's python in a venv that any user can read, seeing this checkout's flaskd.
+def _make_world_readable(top: Path) -> None:
+    """Give others read (and enter/run where the owner has it) on ``top`` and all below it.
 
-    A unit with DynamicUser= runs as a user of its own, who must be able to read
-    the interpreter; the venv running the tests may live where it cannot (on CI
-    its python is a pyenv build under /root). The venv is made in build/, in
-    this checkout, with a .pth that adds the test venv's packages.
+    For a tree made under a umask such as 077; symlinks are left alone.
     """
-    debian = Path("/usr/bin/python3")
-    if not debian.exists() or not _others_can_enter(ROOT):
-        pytest.skip("needs /usr/bin/python3 and a checkout every user can enter")
-    venv = ROOT / "build" / "world-venv"
+    for path in [top, *top.rglob("*")]:
+        st = path.lstat()
+        if stat.S_ISLNK(st.st_mode):
+            continue
+        mode = stat.S_IMODE(st.st_mode)
+        want = mode | stat.S_IROTH | stat.S_IRGRP
+        if stat.S_ISDIR(st.st_mode) or mode & stat.S_IXUSR:
+            want |= stat.S_IXOTH | stat.S_IXGRP
+        if want != mode:
+            path.chmod(want)
+
+
+def _public_dir(path: Path) -> None:
+    """Create ``path`` (mode 0755, whatever the umask) or make an existing one enterable."""
+    path.mkdir(parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o755 != 0o755:
+        path.chmod(path.stat().st_mode | 0o755)
+
+
+def _digest(*paths: Path) -> str:
+    """A hash of the files' names and contents (of every file below a directory)."""
+    h = hashlib.sha256()
+    for top in paths:
+        files = sorted(top.rglob("*")) if top.is_dir() else [top]
+        for f in files:
+            if f.is_file() and "__pycache__" not in f.parts and f.suffix != ".pyc":
+                h.update(f"{f.relative_to(ROOT)}\0".encode() + f.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+class _Wheel:
+    """flaskd's wheel, built from this checkout at most once per session, when first needed."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self._path: Path | None = None
+
+    @property
+    def path(self) -> Path:
+        if self._path is None:
+            project = self.tmp / "project"
+            project.mkdir()
+            for name in ("pyproject.toml", "README.md"):
+                shutil.copy(ROOT / name, project)
+            shutil.copytree(
+                ROOT / "src", project / "src", ignore=shutil.ignore_patterns("*.egg-info")
+            )
+            out = self.tmp / "wheel"
+            _pip("wheel", "--no-deps", "-w", str(out), str(project))
+            (self._path,) = out.glob("flaskd-*.whl")
+        return self._path
+
+
+def _setup(*args: str) -> None:
+    """Run a command that sets a venv up, under umask 022: others may read what it writes."""
+    old = os.umask(0o022)
+    try:
+        done = subprocess.run(args, capture_output=True, text=True, timeout=600, check=False)
+    finally:
+        os.umask(old)
+    assert done.returncode == 0, f"{shlex.join(args)}:\n{done.stdout}{done.stderr}"
+
+
+def _pip(*args: str) -> None:
+    """Run the tests' pip (a venv made --without-pip has none)."""
+    _setup(sys.executable, "-m", "pip", "-q", "--disable-pip-version-check", *args)
+
+
+def _installed_venv(base: str, venv: Path, wheel: _Wheel) -> str:
+    """A venv of ``base`` at ``venv``, with this checkout's flaskd and its deps: its python.
+
+    Kept across sessions: the dependencies are installed again only when pyproject.toml
+    changed, flaskd only when its code did (so a session running the same code at the same
+    time is not disturbed). Sessions take turns under a lock on ``venv``.lock.
+    """
+    _public_dir(venv.parent)
     python = venv / "bin" / "python"
-    if not python.exists():
-        subprocess.run([str(debian), "-m", "venv", "--without-pip", str(venv)], check=True)
-    version = subprocess.run(
-        [str(python), "-c", "import sys; print(*sys.version_info[:2])"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    if version != [str(n) for n in sys.version_info[:2]]:
-        pytest.skip(f"Debian's python is {'.'.join(version)}, not the tests' python")
-    site = next(Path(sys.prefix).glob("lib/python*/site-packages"))
-    (next(venv.glob("lib/python*/site-packages")) / "flaskd-tests.pth").write_text(
-        f"import site; site.addsitedir({str(site)!r})\n"
-    )
+    stamps = venv / "flaskd-tests.json"
+    with (venv.parent / f"{venv.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        old = json.loads(stamps.read_text()) if stamps.exists() else {}
+        made_from = os.path.realpath(base)
+        if old.get("base") != made_from or not python.exists():
+            shutil.rmtree(venv, ignore_errors=True)
+            old = {}
+            _setup(base, "-m", "venv", "--without-pip", str(venv))
+        new = {
+            "base": made_from,
+            "deps": _digest(ROOT / "pyproject.toml"),
+            "code": _digest(ROOT / "pyproject.toml", ROOT / "README.md", ROOT / "src" / "flaskd"),
+        }
+        if old.get("code") != new["code"]:
+            _pip(
+                "--python",
+                str(python),
+                "install",
+                "--no-deps",
+                "--force-reinstall",
+                str(wheel.path),
+            )
+        if old.get("deps") != new["deps"]:
+            _pip(
+                "--python",
+                str(python),
+                "install",
+                f"flaskd[gunicorn,granian] @ {wheel.path.as_uri()}",
+            )
+        stamps.write_text(json.dumps(new))
+        _make_world_readable(venv)
     return str(python)
 
 
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> _Wheel:
+    return _Wheel(tmp_path_factory.mktemp("flaskd-wheel"))
+
+
+@pytest.fixture(scope="session")
+def apps() -> Iterator[Path]:
+    """This session's directory in /srv/flaskd-tests (mode 0755), with the example in APP."""
+    _public_dir(SESSION.parent)
+    SESSION.mkdir()
+    SESSION.chmod(0o755)
+    try:
+        APP.mkdir()
+        APP.chmod(0o755)
+        shutil.copy(EXAMPLE / "notes.py", APP)
+        _make_world_readable(APP)
+        yield SESSION
+    finally:
+        shutil.rmtree(SESSION)
+
+
+@pytest.fixture(scope="session")
+def world_python(apps: Path, wheel: _Wheel) -> str:
+    """A venv of Debian's python that any user can read, with this checkout's flaskd installed.
+
+    A unit with DynamicUser= runs as a user of its own, who must be able to read the
+    interpreter, its packages and the app; the checkout and the venv running the tests may
+    be where it cannot (under /root, mode 0700) or where PrivateTmp= hides them (under
+    /tmp). So the venv is in /var/cache/flaskd-test and the app copied to /srv (`apps`).
+    """
+    if not DEBIAN_PYTHON.exists():
+        pytest.skip(f"needs Debian's python ({DEBIAN_PYTHON})")
+    return _installed_venv(str(DEBIAN_PYTHON), CACHE / "world-venv", wheel)
+
+
 def generate(
-    *args: str, python: str, cwd: Path = EXAMPLE, env: dict[str, str] | None = None
+    *args: str, python: str, cwd: Path = APP, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return run([python, "-m", "flaskd", "systemd", *args], cwd=cwd, env=env)
+    """Run `flaskd systemd` with ``python``, which imports its venv's flaskd (not $PYTHONPATH's)."""
+    return run(
+        [python, "-m", "flaskd", "systemd", *args], cwd=cwd, env={"PYTHONPATH": "", **(env or {})}
+    )
 
 
-def unit(*args: str, python: str, cwd: Path = EXAMPLE) -> str:
+def unit(*args: str, python: str, cwd: Path = APP) -> str:
     """The text `flaskd systemd` prints; fails the test if it exits non-zero."""
     result = generate(*args, python=python, cwd=cwd)
     assert result.returncode == 0, result.stderr
@@ -100,7 +235,7 @@ def test_system_unit_runs_flaskd_with_this_python(world_python: str) -> None:
     )
     for expected in (
         exec_start,
-        f"WorkingDirectory={EXAMPLE}",
+        f"WorkingDirectory={APP}",
         "Type=notify",
         "NotifyAccess=main",
         "Environment=NOTES_DB=%S/notes/notes.sqlite",
@@ -331,27 +466,37 @@ root_is_private = pytest.mark.skipif(
 )
 
 
+@pytest.fixture(scope="session")
+def root_python(apps: Path, wheel: _Wheel) -> str:
+    """A venv of the interpreter behind the tests' python (a pyenv build under /root).
+
+    It is made in /var/cache/flaskd-test, with flaskd installed, so that its python,
+    really in /root, is what keeps a dynamic user out, wherever the checkout is.
+    """
+    return _installed_venv(os.path.realpath(sys.executable), CACHE / "root-venv", wheel)
+
+
 @root_is_private
-def test_pyenv_under_root_is_refused_for_a_dynamic_user() -> None:
+def test_pyenv_under_root_is_refused_for_a_dynamic_user(root_python: str) -> None:
     """A venv whose python is really in /root/.pyenv cannot run as a dynamic user: one line why."""
-    result = generate("notes.py", python=FLASKD[0])
+    result = generate("notes.py", python=root_python)
     assert_one_line_error(result, "cannot enter /root (mode 0700", "--service-user root")
 
 
 @root_is_private
-def test_pyenv_under_root_runs_as_root_with_home_read_only() -> None:
+def test_pyenv_under_root_runs_as_root_with_home_read_only(root_python: str) -> None:
     """With --service-user root the same venv is used as is (not resolved), home read-only."""
-    lines = settings(unit("notes.py", "--service-user", "root", python=FLASKD[0]))
-    assert f"ExecStart={FLASKD[0]} -m flaskd run notes.py --graceful-timeout 30" in lines
+    lines = settings(unit("notes.py", "--service-user", "root", python=root_python))
+    assert f"ExecStart={root_python} -m flaskd run notes.py --graceful-timeout 30" in lines
     assert "User=root" in lines
     assert "ProtectHome=read-only" in lines
     assert "DynamicUser=yes" not in lines
 
 
 @pytest.fixture
-def private_app(world_python: str) -> Iterator[Path]:
-    """The example in a directory only its owner may enter, under build/ of this checkout."""
-    top = ROOT / "build" / f"private-{os.getpid()}"
+def private_app(apps: Path) -> Iterator[Path]:
+    """The example in a directory only its owner may enter, in this session's /srv directory."""
+    top = apps / f"private-{secrets.token_hex(4)}"
     (top / "app").mkdir(parents=True)
     shutil.copy(EXAMPLE / "notes.py", top / "app")
     top.chmod(0o700)
@@ -374,10 +519,12 @@ def test_unreadable_app_is_refused_for_a_dynamic_user(world_python: str, private
         assert f"WorkingDirectory={private_app}/app" in settings(ok.stdout)
 
 
-def test_app_under_tmp_is_refused(world_python: str, tmp_path: Path) -> None:
+def test_app_under_tmp_is_refused(world_python: str) -> None:
     """An app in /tmp would be hidden by PrivateTmp=: refused, saying where to move it."""
-    shutil.copy(EXAMPLE / "notes.py", tmp_path)
-    result = generate(str(tmp_path / "notes.py"), python=world_python)
+    # In /tmp itself, not pytest's temporary directory, which $TMPDIR may put elsewhere.
+    with tempfile.TemporaryDirectory(dir="/tmp") as tmp:
+        shutil.copy(EXAMPLE / "notes.py", tmp)
+        result = generate(f"{tmp}/notes.py", python=world_python)
     assert_one_line_error(result, "PrivateTmp=", "/opt or /srv")
 
 
