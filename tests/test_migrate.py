@@ -122,6 +122,15 @@ RUNNABLE = {
         {"SHUTDOWN_CODE_LOG": "{tmp}/served.log"},
         {"/": {"log": "{tmp}/served.log"}},
     ),
+    "global_args": (
+        ["/srv/data/", "--token", "s3cret", "-vv"],
+        {
+            "GLOBAL_ARGS_ROOT": "/srv/data/",
+            "GLOBAL_ARGS_TOKEN": "s3cret",
+            "GLOBAL_ARGS_VERBOSE": "2",
+        },
+        {"/": {"root": "/srv/data", "token": 6, "verbose": 2}},
+    ),
     "optparse_options": (
         ["--motd", "hello there", "--repeat", "3"],
         {"OPTPARSE_OPTIONS_MOTD": "hello there", "OPTPARSE_OPTIONS_REPEAT": "3"},

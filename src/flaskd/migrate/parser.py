@@ -93,6 +93,19 @@ class _RemoveParsing(cst.CSTTransformer):
             )
         return updated_node
 
+    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
+        # A line that is only ``global args`` goes as a whole, like the other removed
+        # statements (removing its one child instead would shift the block under
+        # remove_from_block, which matches the old and new statements by position).
+        if all(
+            isinstance(small, cst.Global)
+            and all(n.name.value == self.namespace for n in small.names)
+            for small in node.body
+        ):
+            self.removed.add(id(node))
+            return False
+        return True
+
     def leave_Global(
         self, original_node: cst.Global, updated_node: cst.Global
     ) -> cst.Global | cst.RemovalSentinel:
