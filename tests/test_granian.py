@@ -14,6 +14,8 @@ from conftest import FLASKD, free_port, unix_get
 
 pytest.importorskip("granian")
 
+from flaskd.servers.granian import SmallBodies  # after the skip: it imports granian
+
 GRANIAN = ["--server", "granian"]
 
 
@@ -166,3 +168,41 @@ def test_more_than_one_address_is_refused(spawn) -> None:
     assert proc.wait() == 2
     assert "granian serves one address only, not 2" in proc.output
     assert "Traceback" not in proc.output
+
+
+def test_small_bodies_are_joined_large_and_unsized_ones_stream() -> None:
+    """granian gets a short response of known length as one list (which it writes from Rust
+    in one go), closed after joining; a long or unsized one is passed on as it is."""
+    closed: list[str] = []
+
+    class Body:
+        def __init__(self, name: str, chunks: list[bytes]) -> None:
+            self.name, self.chunks = name, chunks
+
+        def __iter__(self):
+            return iter(self.chunks)
+
+        def close(self) -> None:
+            closed.append(self.name)
+
+    def app(environ, start_response):
+        size = {"/small": 10, "/large": 100_000}.get(environ["PATH_INFO"])
+        headers = [("Content-Length", str(size))] if size else []
+        start_response("200 OK", headers)
+        chunk = b"x" * (size or 10)
+        return Body(environ["PATH_INFO"], [chunk[: len(chunk) // 2], chunk[len(chunk) // 2 :]])
+
+    wrapped = SmallBodies(app)
+    statuses: list[str] = []
+
+    def start_response(status, headers, exc_info=None):
+        statuses.append(status)
+
+    assert wrapped({"PATH_INFO": "/small"}, start_response) == [b"x" * 10]
+    assert closed == ["/small"]
+    for path in ("/large", "/unsized"):
+        body = wrapped({"PATH_INFO": path}, start_response)
+        assert isinstance(body, Body)
+        assert body.name == path
+    assert closed == ["/small"]
+    assert statuses == ["200 OK"] * 3

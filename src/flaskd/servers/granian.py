@@ -70,6 +70,40 @@ def _without_process_env(wrap: Callable[..., Any]) -> Callable[..., Any]:
     return call_wrap
 
 
+class SmallBodies:
+    """Give granian a response of known, small length as one list of bytes.
+
+    granian writes a list from Rust in one go, but steps through any other
+    iterable in Python, a chunk per call; Flask's responses are iterators
+    (werkzeug's ``ClosingIterator``) even when the body is one short string.
+    A response whose ``Content-Length`` is at most ``limit`` is joined here
+    (and the iterator closed); others stream unchanged.
+    """
+
+    def __init__(self, app: WSGIApp, limit: int = 64 * 1024) -> None:
+        self.app = app
+        self.limit = limit
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        length = ""
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            nonlocal length
+            for name, value in headers:
+                if name.lower() == "content-length":
+                    length = value
+            return start_response(status, headers, exc_info)
+
+        body = self.app(environ, capture)
+        if isinstance(body, list) or not length.isdigit() or int(length) > self.limit:
+            return body
+        try:
+            return [b"".join(body)]
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+
+
 class _Granian(MPServer):
     """granian serving a socket flaskd opened, and telling flaskd when a stop begins.
 
@@ -204,7 +238,7 @@ class GranianServer(Server):
         call_wrap = granian_mp._wsgi_call_wrap  # type: ignore[attr-defined]
         granian_mp._wsgi_call_wrap = _without_process_env(call_wrap)  # type: ignore[attr-defined]
         self._report({"ready": os.getpid()})
-        return self.wsgi_app()
+        return SmallBodies(self.wsgi_app())
 
     def _wait_for_quick_stop(self) -> None:
         os.read(self._quick_read, 1)
