@@ -8,7 +8,7 @@ from typing import Any, TypeVar, cast
 
 import libcst as cst
 
-from ._analysis import Declined, Facts, analyze
+from ._analysis import Declined, Facts, Main, analyze
 from ._names import bound_names, dotted
 
 #: A module-level statement, as libcst types a module's body.
@@ -193,3 +193,34 @@ def remove_from_module(original: cst.Module, updated: cst.Module, removed: set[i
         new for old, new in zip(original.body, updated.body, strict=True) if id(old) not in removed
     ]
     return updated.with_changes(body=body)
+
+
+class MainPathEditor(cst.CSTTransformer):
+    """Edit the block of the script's main path (the guard's body, ``main()``'s, or the
+    module's): by default drop the statements whose ids are in ``removed``."""
+
+    def __init__(self, main: Main, removed: set[int]) -> None:
+        self.main = main
+        self.removed = removed
+
+    def edit_block(self, original: cst.BaseSuite, updated: cst.BaseSuite) -> cst.BaseSuite:
+        return remove_from_block(original, updated, self.removed)
+
+    def leave_If(self, original_node: cst.If, updated_node: cst.If) -> cst.If:
+        if original_node is self.main.guard and self.main.kind == "guard":
+            return updated_node.with_changes(
+                body=self.edit_block(original_node.body, updated_node.body)
+            )
+        return updated_node
+
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef:
+        if original_node is self.main.function:
+            return updated_node.with_changes(
+                body=self.edit_block(original_node.body, updated_node.body)
+            )
+        return updated_node
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        return remove_from_module(original_node, updated_node, self.removed)

@@ -13,12 +13,11 @@ import libcst as cst
 from ._analysis import Declined, Facts, analyze
 from ._edit import (
     Context,
+    MainPathEditor,
     Statement,
     blank,
     ensure_service,
     reflow_service,
-    remove_from_block,
-    remove_from_module,
     service_call,
 )
 
@@ -68,30 +67,13 @@ def _pass_parser(module: cst.Module, name: str) -> cst.Module:
     return result
 
 
-class _RemoveParsing(cst.CSTTransformer):
+class _RemoveParsing(MainPathEditor):
     """Drop parse_args(), the parser statements on the main path and ``global args``."""
 
     def __init__(self, facts: Facts, removed: set[int], namespace: str) -> None:
         assert facts.main is not None
-        self.main = facts.main
-        self.removed = removed
+        super().__init__(facts.main, removed)
         self.namespace = namespace
-
-    def leave_If(self, original_node: cst.If, updated_node: cst.If) -> cst.If:
-        if original_node is self.main.guard and self.main.kind == "guard":
-            return updated_node.with_changes(
-                body=remove_from_block(original_node.body, updated_node.body, self.removed)
-            )
-        return updated_node
-
-    def leave_FunctionDef(
-        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
-    ) -> cst.FunctionDef:
-        if original_node is self.main.function:
-            return updated_node.with_changes(
-                body=remove_from_block(original_node.body, updated_node.body, self.removed)
-            )
-        return updated_node
 
     def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
         # A line that is only ``global args`` goes as a whole, like the other removed
@@ -116,6 +98,3 @@ class _RemoveParsing(cst.CSTTransformer):
             return updated_node
         names[-1] = names[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
         return updated_node.with_changes(names=names)
-
-    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
-        return remove_from_module(original_node, updated_node, self.removed)

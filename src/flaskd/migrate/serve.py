@@ -13,7 +13,14 @@ from __future__ import annotations
 import libcst as cst
 
 from ._analysis import Facts, analyze
-from ._edit import Context, ensure_service, reflow_service, remove_from_block, service_call
+from ._edit import (
+    Context,
+    MainPathEditor,
+    ensure_service,
+    reflow_service,
+    remove_from_block,
+    service_call,
+)
 from ._names import bound_names, declared_global
 
 ID = "serve"
@@ -93,16 +100,16 @@ def _add_serve_defaults(module: cst.Module, facts: Facts) -> cst.Module:
     return result
 
 
-class _ReplaceRun(cst.CSTTransformer):
+class _ReplaceRun(MainPathEditor):
     """Swap ``app.run(...)`` for ``service.main()``; main() keeps only its docstring."""
 
     def __init__(self, facts: Facts, run: cst.BaseStatement, main_call: cst.BaseStatement) -> None:
         assert facts.main is not None
-        self.main = facts.main
+        super().__init__(facts.main, set())
         self.run = run
         self.main_call = main_call
 
-    def _block(self, original: cst.BaseSuite, updated: cst.BaseSuite) -> cst.BaseSuite:
+    def edit_block(self, original: cst.BaseSuite, updated: cst.BaseSuite) -> cst.BaseSuite:
         assert isinstance(original, cst.IndentedBlock)
         rest = [s for s in original.body if s is not self.run]
         unused_globals = {
@@ -113,19 +120,3 @@ class _ReplaceRun(cst.CSTTransformer):
             and not declared_global([s]) & bound_names(rest)
         }
         return remove_from_block(original, updated, unused_globals, {id(self.run): self.main_call})
-
-    def leave_If(self, original_node: cst.If, updated_node: cst.If) -> cst.If:
-        if original_node is self.main.guard and self.main.kind == "guard":
-            return updated_node.with_changes(
-                body=self._block(original_node.body, updated_node.body)
-            )
-        return updated_node
-
-    def leave_FunctionDef(
-        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
-    ) -> cst.FunctionDef:
-        if original_node is self.main.function:
-            return updated_node.with_changes(
-                body=self._block(original_node.body, updated_node.body)
-            )
-        return updated_node

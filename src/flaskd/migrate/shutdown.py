@@ -12,13 +12,12 @@ import libcst as cst
 from ._analysis import analyze
 from ._edit import (
     Context,
+    MainPathEditor,
     Statement,
     after_service,
     blank,
     ensure_service,
     free_name,
-    remove_from_block,
-    remove_from_module,
 )
 from ._names import bound_names, dotted
 
@@ -40,7 +39,7 @@ def apply(module: cst.Module, context: Context) -> cst.Module:
     assert isinstance(hook.body, cst.IndentedBlock)
     body = [hook.body.body[0], blank(facts.shutdown[0], 0), *facts.shutdown[1:]]
     new: Statement = blank(hook.with_changes(body=hook.body.with_changes(body=body)), 2)
-    module = module.visit(_RemoveShutdown(facts.main.guard, facts.main.function, moved))
+    module = module.visit(_RemoveShutdown(facts.main, moved))
     facts = analyze(module)
     statements = list(module.body)
     at = after_service(facts)
@@ -61,27 +60,5 @@ def _is_startup_hook(stmt: cst.BaseStatement, service: str) -> bool:
     )
 
 
-class _RemoveShutdown(cst.CSTTransformer):
-    def __init__(
-        self, guard: cst.If | None, function: cst.FunctionDef | None, moved: set[int]
-    ) -> None:
-        self.guard = guard
-        self.function = function
-        self.moved = moved
-
-    def leave_If(self, original_node: cst.If, updated_node: cst.If) -> cst.If:
-        if original_node is self.guard and self.function is None:
-            body = remove_from_block(original_node.body, updated_node.body, self.moved)
-            return updated_node.with_changes(body=body)
-        return updated_node
-
-    def leave_FunctionDef(
-        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
-    ) -> cst.FunctionDef:
-        if original_node is self.function:
-            body = remove_from_block(original_node.body, updated_node.body, self.moved)
-            return updated_node.with_changes(body=body)
-        return updated_node
-
-    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
-        return remove_from_module(original_node, updated_node, self.moved)
+class _RemoveShutdown(MainPathEditor):
+    """Take the code after app.run() out of the guard, main() or the module."""

@@ -14,13 +14,12 @@ import libcst as cst
 from ._analysis import Facts, analyze
 from ._edit import (
     Context,
+    MainPathEditor,
     Statement,
     after_service,
     blank,
     ensure_service,
     free_name,
-    remove_from_block,
-    remove_from_module,
 )
 from ._names import bound_names, declared_global, read_names
 
@@ -59,7 +58,7 @@ def apply(module: cst.Module, context: Context) -> cst.Module:
     if new:
         new[0] = blank(new[0], 1)
     new.append(hook)
-    module = module.visit(_RemoveInit(facts, moved))
+    module = module.visit(_RemoveInit(facts.main, moved))
     facts = analyze(module)
     body_list = list(module.body)
     at = after_service(facts)
@@ -94,29 +93,5 @@ def _globals(facts: Facts, init: list[cst.BaseStatement], moved: set[int]) -> se
     return assigned & seen
 
 
-class _RemoveInit(cst.CSTTransformer):
+class _RemoveInit(MainPathEditor):
     """Take the init statements out of the guard, main() or the module."""
-
-    def __init__(self, facts: Facts, moved: set[int]) -> None:
-        assert facts.main is not None
-        self.main = facts.main
-        self.moved = moved
-
-    def leave_If(self, original_node: cst.If, updated_node: cst.If) -> cst.If:
-        if original_node is self.main.guard and self.main.kind == "guard":
-            return updated_node.with_changes(
-                body=remove_from_block(original_node.body, updated_node.body, self.moved)
-            )
-        return updated_node
-
-    def leave_FunctionDef(
-        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
-    ) -> cst.FunctionDef:
-        if original_node is self.main.function:
-            return updated_node.with_changes(
-                body=remove_from_block(original_node.body, updated_node.body, self.moved)
-            )
-        return updated_node
-
-    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
-        return remove_from_module(original_node, updated_node, self.moved)
