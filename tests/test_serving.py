@@ -198,6 +198,7 @@ def test_body_limit(spawn, backend: str) -> None:
         (["--max-request-body", "lots"], "a size in bytes"),
         (["--server", "tomcat"], "expected one of 'waitress'"),
         (["--bind", "127.0.0.1:8000", "--port", "8001"], "flag --port: port conflicts with bind"),
+        (["--server", "dev", "--bind", "127.0.0.1:8000"], "dev cannot honour bind"),
     ],
 )
 def test_bad_serving_input(args: list[str], fragment: str) -> None:

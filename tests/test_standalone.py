@@ -123,10 +123,12 @@ def test_debug_from_env_never_turns_on_debug_in_production(spawn, command) -> No
 
 
 def test_dev_flag_serves_with_reloader(spawn) -> None:
-    """--dev serves with Flask's dev server and runs the start-up hooks in the serving process."""
+    """--dev serves with Flask's dev server and runs the start-up hooks in the serving process;
+    production tuning it has no use for is named in a warning, not silently dropped."""
     port = free_port()
-    proc = spawn([PY, "opts.py", "--dev", "--port", str(port)])
+    proc = spawn([PY, "opts.py", "--dev", "--port", str(port)], env={"FLASKD_THREADS": "8"})
     response = proc.wait_http(f"http://127.0.0.1:{port}/runs")
     assert response.headers["Server"].startswith("Werkzeug")
     assert response.json() == 1
     assert requests.get(f"http://127.0.0.1:{port}/config", timeout=5).status_code == 200
+    assert "the dev server ignores threads (from env FLASKD_THREADS)" in proc.output

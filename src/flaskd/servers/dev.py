@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import signal
-from typing import Any
+from typing import Any, ClassVar
 
 from werkzeug.serving import is_running_from_reloader, run_simple
 
 from .._errors import ConfigError
 from .base import Server, is_loopback
+
+log = logging.getLogger("flaskd")
+
+#: Production tuning the development server has no use for: noted, not applied.
+_TUNING = ("threads", "max_connections", "idle_timeout", "graceful_timeout", "unix_socket_mode")
 
 
 class DevServer(Server):
@@ -19,6 +25,11 @@ class DevServer(Server):
     """
 
     name = "dev"
+    unsupported: ClassVar[dict[str, str]] = {
+        "bind": "it listens on --host and --port only",
+        "workers": "it serves from one process",
+        "preload": "it reloads the app on every change instead",
+    }
 
     def run(self) -> None:
         host, port = self.options["host"], self.options["port"]
@@ -29,13 +40,17 @@ class DevServer(Server):
                 " use 127.0.0.1, ::1 or localhost, or serve without --dev"
             )
         if is_running_from_reloader():
+            for name in _TUNING:
+                value = self.resolved.serve[name]
+                if value.source != "default":
+                    log.warning("the dev server ignores %s (from %s)", name, value.source)
             self.service.start(self.resolved, dev=True)
         signal.signal(signal.SIGTERM, _interrupt)
         try:
             run_simple(
                 host,
                 port,
-                self.service,
+                self.wsgi_app(),  # trusted proxies, body limit and access log as in production
                 use_reloader=True,
                 use_debugger=True,
                 threaded=True,
