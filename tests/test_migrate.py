@@ -30,7 +30,10 @@ DECLINED = {
     "click_main.py": "8: click option argument envvar= has no argparse twin",
     "two_servers.py": "10: a second server path, serve(), that flaskd cannot map",
     "return_in_main.py": "14: a `return`, `yield` or `await` on the main path",
-    "parser_in_helper.py": "9: the parser is built inside a function other than the main one",
+    "parser_in_helper.py": "12: get_args() does more than build the parser",
+    "helper_called_twice.py": "16: get_args() builds the parser and is used 2 times",
+    "helper_argv.py": "11: parse_args() is given an argument list",
+    "helper_at_import.py": "12: build_parser() builds the parser and is called at import time",
     "options_as_a_whole.py": "11: the parsed options 'args' are used as a whole",
     "used_at_import.py": "14: a definition that needs the parsed options at import time",
     "two_apps.py": "4: two Flask apps at module level",
@@ -135,6 +138,21 @@ RUNNABLE = {
         ["--motd", "hello there", "--repeat", "3"],
         {"OPTPARSE_OPTIONS_MOTD": "hello there", "OPTPARSE_OPTIONS_REPEAT": "3"},
         {"/": {"motd": "hello there", "repeat": 3}},
+    ),
+    "parser_helper": (
+        ["--model", "big.bin", "--threshold", "0.75"],
+        {"PARSER_HELPER_MODEL": "big.bin", "PARSER_HELPER_THRESHOLD": "0.75"},
+        {"/predict": {"model": "big.bin", "layers": 3, "threshold": 0.75}},
+    ),
+    "parser_builder": (
+        ["--name", "ann", "--retries", "3", "--loud"],
+        {"PARSER_BUILDER_NAME": "ann", "PARSER_BUILDER_RETRIES": "3", "PARSER_BUILDER_LOUD": "1"},
+        {"/": {"name": "ann", "loud": True, "retries": 3}},
+    ),
+    "parser_builder_chained": (
+        ["--motto", "hi there", "-n", "2"],
+        {"PARSER_BUILDER_CHAINED_MOTTO": "hi there", "PARSER_BUILDER_CHAINED_TIMES": "2"},
+        {"/": {"motto": "hi there", "times": 2}},
     ),
 }
 #: Inputs that use @app.before_first_request, which Flask removed in 2.3: they cannot run here.

@@ -37,6 +37,11 @@ def apply(module: cst.Module, context: Context) -> cst.Module:
     assert parser.parse is not None
     on_main = [s for s in parser.statements if s not in facts.module.body]
     removed = {id(s) for s in on_main} | {id(parser.parse)} | {id(s) for s in facts.copies}
+    removed |= {id(s) for s in (parser.helper, parser.handoff) if s is not None}
+    if parser.local is not None and parser.local != parser.name:
+        rename = _Rename(parser.local, parser.name)
+        helper = parser.helper.body if parser.helper is not None else None
+        on_main = [_renamed(s, rename) if _within(helper, s) else s for s in on_main]
     module = module.visit(_RemoveParsing(facts, removed, parser.namespace or ""))
 
     facts = analyze(module)
@@ -65,6 +70,39 @@ def _pass_parser(module: cst.Module, name: str) -> cst.Module:
     result = module.deep_replace(call, new)
     assert isinstance(result, cst.Module)
     return result
+
+
+def _renamed(stmt: cst.SimpleStatementLine, rename: _Rename) -> cst.SimpleStatementLine:
+    new = stmt.visit(rename)
+    assert isinstance(new, cst.SimpleStatementLine)
+    return new
+
+
+def _within(block: cst.BaseSuite | None, stmt: cst.BaseStatement) -> bool:
+    return isinstance(block, cst.IndentedBlock) and any(s is stmt for s in block.body)
+
+
+class _Rename(cst.CSTTransformer):
+    """The helper's name for its parser becomes the one the main path gave it (the analysis
+    made sure it appears only as the assignment's target and as the owner of method calls)."""
+
+    def __init__(self, old: str, new: str) -> None:
+        self.old, self.new = old, new
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
+        return (
+            updated_node.with_changes(value=self.new)
+            if updated_node.value == self.old
+            else updated_node
+        )
+
+    def leave_Attribute(
+        self, original_node: cst.Attribute, updated_node: cst.Attribute
+    ) -> cst.Attribute:
+        return updated_node.with_changes(attr=original_node.attr)
+
+    def leave_Arg(self, original_node: cst.Arg, updated_node: cst.Arg) -> cst.Arg:
+        return updated_node.with_changes(keyword=original_node.keyword)
 
 
 class _RemoveParsing(MainPathEditor):

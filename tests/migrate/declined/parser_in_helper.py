@@ -1,4 +1,5 @@
 import argparse
+import logging
 
 from flask import Flask
 
@@ -8,6 +9,7 @@ app = Flask(__name__)
 def get_args():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=5000)
+    logging.basicConfig(level=logging.INFO)
     return parser.parse_args()
 
 
