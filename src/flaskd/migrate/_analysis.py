@@ -1172,11 +1172,24 @@ def visible_names(
     """Every ``Name`` node for ``name`` where it means the module's (or main()'s) binding,
     with the chain of its ancestors; ``skip`` is a statement not to look into."""
     main_function = facts.main.function if facts.main is not None else None
+    return _name_nodes(facts.module, name, [], main_function, skip)
+
+
+def _name_nodes(
+    root: cst.CSTNode,
+    name: str,
+    ancestors: list[cst.CSTNode],
+    keep: cst.FunctionDef | None = None,
+    skip: Sequence[cst.CSTNode | None] = (),
+) -> list[tuple[cst.Name, list[cst.CSTNode]]]:
+    """The ``Name`` nodes for ``name`` below ``root`` (whose ``ancestors`` are given), each
+    with its ancestors; not inside a def that binds ``name`` itself (but ``keep``), nor
+    inside the nodes in ``skip``."""
     found: list[tuple[cst.Name, list[cst.CSTNode]]] = []
 
     class Visit(cst.CSTVisitor):
         def __init__(self) -> None:
-            self.stack: list[cst.CSTNode] = []
+            self.stack = list(ancestors)
             self.hidden: list[bool] = []
 
         def on_visit(self, node: cst.CSTNode) -> bool:
@@ -1184,10 +1197,8 @@ def visible_names(
                 self.stack.append(node)  # on_leave still runs
                 return False
             if isinstance(node, cst.FunctionDef):
-                self.hidden.append(node is not main_function and name in local_names(node))
-                self.stack.append(node)
-                return True
-            if isinstance(node, cst.Name) and node.value == name and not any(self.hidden):
+                self.hidden.append(node is not keep and name in local_names(node))
+            elif isinstance(node, cst.Name) and node.value == name and not any(self.hidden):
                 found.append((node, list(self.stack)))
             self.stack.append(node)
             return True
@@ -1197,7 +1208,7 @@ def visible_names(
                 self.hidden.pop()
             self.stack.pop()
 
-    facts.module.visit(Visit())
+    root.visit(Visit())
     return found
 
 
@@ -1275,30 +1286,7 @@ def _param_of(
 
 def _names_in(function: cst.FunctionDef, name: str) -> list[tuple[cst.Name, list[cst.CSTNode]]]:
     """The ``Name`` nodes for ``name`` in a function's body (not where a nested def rebinds it)."""
-    found: list[tuple[cst.Name, list[cst.CSTNode]]] = []
-
-    class Visit(cst.CSTVisitor):
-        def __init__(self) -> None:
-            self.stack: list[cst.CSTNode] = []
-            self.hidden: list[bool] = []
-
-        def on_visit(self, node: cst.CSTNode) -> bool:
-            if isinstance(node, cst.FunctionDef):
-                self.hidden.append(name in local_names(node))
-            elif isinstance(node, cst.Name) and node.value == name and not any(self.hidden):
-                found.append((node, list(self.stack)))
-            self.stack.append(node)
-            return True
-
-        def on_leave(self, original_node: cst.CSTNode) -> None:
-            if isinstance(original_node, cst.FunctionDef):
-                self.hidden.pop()
-            self.stack.pop()
-
-    visitor = Visit()
-    visitor.stack.append(function)
-    function.body.visit(visitor)
-    return found
+    return _name_nodes(function.body, name, [function])
 
 
 def _read(parser: Parser, name: cst.Name, stack: list[cst.CSTNode]) -> Read | None:
