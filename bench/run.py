@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import importlib.metadata
+import importlib.util
 import json
 import math
 import os
@@ -412,6 +413,10 @@ def seed_db(path: Path) -> Path:
 
 
 def ensure_tools() -> object:
+    for module in ("flaskd", "gunicorn", "granian"):
+        if importlib.util.find_spec(module) is None:
+            sys.exit(f"{module} is not installed for {PY}: run the benchmark with the project's"
+                     " venv, .venv/bin/python bench/run.py (./scripts/test makes it)")
     if not shutil.which("wrk"):
         print("wrk is missing: apt-get install -y wrk", flush=True)
         subprocess.run(["apt-get", "update", "-qq"], check=True, timeout=300)
@@ -718,12 +723,18 @@ def main() -> None:
         "pairs": results, "failed": failed,
         "wall_seconds": round(time.monotonic() - started, 1),
     }
-    (RESULTS / "latest.json").write_text(json.dumps(data, indent=2) + "\n")
-    (RESULTS / "latest.md").write_text(write_markdown(data))
-    write_chart(plt, data, RESULTS / "latest.png")
-    update_readme(data)
-    print(f"\nwrote {RESULTS / 'latest.md'}, latest.json, latest.png "
-          f"({data['wall_seconds']:.0f} s)\n")
+    # Only a complete run replaces the published results and the README's table.
+    full = (rounds == 30 and not args.quick and not failed
+            and args.backends == list(BACKENDS) and args.apps == list(APPS))
+    name = "latest" if full else "partial"
+    (RESULTS / f"{name}.json").write_text(json.dumps(data, indent=2) + "\n")
+    (RESULTS / f"{name}.md").write_text(write_markdown(data))
+    write_chart(plt, data, RESULTS / f"{name}.png")
+    if full:
+        update_readme(data)
+    print(f"\nwrote {RESULTS / name}.md, .json, .png ({data['wall_seconds']:.0f} s)"
+          + ("" if full else "; a partial run leaves latest.* and the README's table alone")
+          + "\n")
     print(write_markdown(data))
 
 

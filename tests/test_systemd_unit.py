@@ -558,3 +558,19 @@ def test_uninstall_without_a_name(world_python: str) -> None:
     result = generate("--uninstall", python=world_python)
     assert result.returncode == 2
     assert "--name" in result.stderr
+
+
+@pytest.mark.skipif(
+    Path("/run/systemd/system").is_dir() or os.geteuid() != 0,
+    reason="needs root on a machine where systemd is not running (it would really install)",
+)
+@pytest.mark.parametrize("action", ["--install", "--uninstall"])
+def test_install_without_systemd_is_refused_before_writing(action: str, world_python: str) -> None:
+    """Without a running systemd, --install and --uninstall say so and write nothing."""
+    unit = Path("/etc/systemd/system/notes-e2e-nosystemd.service")
+    assert not unit.exists()
+    args = ["--name", "notes-e2e-nosystemd", action]
+    target = [] if action == "--uninstall" else ["notes.py", "--state", "db"]
+    result = generate(*target, *args, python=world_python)
+    assert_one_line_error(result, "systemd is not running on this machine", "--output DIR")
+    assert not unit.exists()

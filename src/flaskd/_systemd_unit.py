@@ -446,8 +446,8 @@ def _data_file_hints(
         if value.endswith(DATA_SUFFIXES):
             hints.append(
                 f"{key} is {value!r}, a file in the working directory, which is read-only"
-                f" under this unit: pass --state {key.lower()} to keep it in the state"
-                f" directory ({name}'s StateDirectory=)"
+                f" under this unit: if the app writes it, pass --state {key.lower()} to keep"
+                f" it in the state directory ({name}'s StateDirectory=)"
             )
     return hints
 
@@ -733,6 +733,7 @@ def install(units: Units) -> list[str]:
             f"--install: a system unit goes in {unit_dir(False)}, which needs root: run this"
             f" same command with sudo ({sys.executable} -m flaskd systemd ...), or add --user"
         )
+    _require_systemd("--install")
     verify(units)
     written = write(units, unit_dir(units.user_scope))
     done = [f"wrote {p}" for p in written]
@@ -748,6 +749,7 @@ def uninstall(name: str, *, user_scope: bool = False) -> list[str]:
     The state directory is kept. Returns what was done, one line each.
     """
     name = _check_name(name)
+    _require_systemd("--uninstall")
     directory = unit_dir(user_scope)
     present = [directory / f"{name}.{kind}" for kind in ("socket", "service")]
     present = [p for p in present if p.exists()]
@@ -765,6 +767,15 @@ def uninstall(name: str, *, user_scope: bool = False) -> list[str]:
     where = "in ~" if user_scope else f"/var/lib/{name}"
     done.append(f"kept the state directory ({where})")
     return done
+
+
+def _require_systemd(what: str) -> None:
+    """Raise `ConfigError` before anything is written when systemd does not run this machine."""
+    if not Path("/run/systemd/system").is_dir():
+        raise ConfigError(
+            f"{what}: systemd is not running on this machine (PID 1 is not systemd): write"
+            " the units with --output DIR and install them where systemd runs"
+        )
 
 
 def _systemctl(user_scope: bool, *args: str) -> None:
