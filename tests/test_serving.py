@@ -51,6 +51,24 @@ def test_in_flight_request_completes_on_sigterm(spawn, backend: str, tmp_path: P
     assert "shutdown first" in (tmp_path / "hooks.log").read_text()
 
 
+def test_new_connections_refused_during_graceful_stop(spawn, backend: str, tmp_path: Path) -> None:
+    """Once SIGTERM arrives the port is closed (a new connection is refused, not left in a
+    listen queue), while the request in flight still completes."""
+    port = free_port()
+    workers = [] if backend == "waitress" else ["--workers", "2"]
+    proc = serve(spawn, backend, "--port", str(port), *workers, env=hooks_env(tmp_path))
+    proc.wait_http(f"http://127.0.0.1:{port}/")
+    request = InFlight(f"http://127.0.0.1:{port}/slow")
+    proc.signal(signal.SIGTERM)
+    time.sleep(0.5)
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    response = request.result()
+    assert isinstance(response, requests.Response), response
+    assert response.status_code == 200
+    assert proc.wait() == 0
+
+
 @pytest.mark.parametrize(
     "signals",
     [[signal.SIGTERM, signal.SIGTERM], [signal.SIGQUIT]],

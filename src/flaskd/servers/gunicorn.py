@@ -164,6 +164,11 @@ class GunicornServer(Server):
             elif kind == b"F" and not self._failure:
                 self._failure = body
 
+    def close_listeners(self) -> None:
+        """Close the master's copies of the sockets (their files go at the end of `run`)."""
+        for sock in self._sockets:
+            sock.close()
+
     def check_ready(self, workers: dict[int, Any], count: int) -> None:
         """Send READY=1 once every worker has run its start-up hooks."""
         if self._is_ready:
@@ -191,6 +196,17 @@ class GunicornServer(Server):
     def _post_worker_init(self, worker: Any) -> None:
         # Ctrl-C reaches the workers too: make it as graceful as SIGTERM.
         signal.signal(signal.SIGINT, worker.handle_exit)
+        enable = worker.set_accept_enabled
+
+        def set_accept_enabled(on: bool) -> None:
+            enable(on)
+            if not on and not worker.alive:
+                # A graceful stop: close the listeners now, not after the requests in
+                # flight, so that new connections are refused instead of left waiting.
+                for sock in worker.sockets:
+                    sock.close()
+
+        worker.set_accept_enabled = set_accept_enabled
         if not self.options["preload"]:
             try:
                 self.service.start(self.resolved)
@@ -293,6 +309,7 @@ class _Arbiter(Arbiter):  # type: ignore[misc]
 
     def handle_term(self) -> None:
         self.flaskd.stopping()
+        self.flaskd.close_listeners()
         raise StopIteration
 
     def handle_int(self) -> None:
