@@ -157,3 +157,12 @@ def test_python_m_flaskd() -> None:
     assert result.returncode == 0
     assert "run" in result.stdout
     assert "config" in result.stdout
+
+
+def test_app_option_given_to_flaskd_run_says_where_it_goes() -> None:
+    """An app option on `flaskd run`'s command line is one line that says where app options go
+    (env vars, --config, or the script itself), with close serving options suggested."""
+    result = run([*FLASKD, "run", "opts.py", "--greeting", "hi"])
+    assert_user_error(result, "no such option --greeting", "env vars", "--config FILE")
+    result = run([*FLASKD, "run", "opts.py", "--prot", "5000"])
+    assert_user_error(result, "no such option --prot (did you mean", "--port")

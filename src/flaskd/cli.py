@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from ._config import Resolved, Sources
+from ._errors import ConfigError
 from ._run import serve
 from ._settings import SETTINGS
 from ._target import load_target
@@ -47,13 +48,31 @@ def _sources(config_file: str | None, serve_flags: dict[str, Any]) -> Sources:
     return Sources(os.environ, serve_flags=given, config_flag=config)
 
 
+class _ServingCommand(click.Command):
+    """A command taking TARGET and serving options; an app option given here says where
+    app options go instead."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.NoSuchOption as e:
+            near = ", ".join(sorted(e.possibilities or ()))
+            close = f" (did you mean {near}?)" if near else ""
+            raise ConfigError(
+                f"no such option {e.option_name}{close}: `flaskd {self.name}` takes serving"
+                " options; give the app's own options as <PREFIX><KEY> env vars or in"
+                " --config FILE (`flaskd config TARGET` lists them), or pass them to the"
+                " script itself (python app.py --option ...)"
+            ) from None
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="flaskd")
 def cli() -> None:
     """Run a Flask app in production: one configuration, real start-up and shutdown."""
 
 
-@cli.command()
+@cli.command(cls=_ServingCommand)
 @click.argument("target")
 @_serving_options
 def run(target: str, config_file: str | None, **serve_flags: Any) -> None:
@@ -65,7 +84,7 @@ def run(target: str, config_file: str | None, **serve_flags: Any) -> None:
     serve(service, service.resolve(_sources(config_file, serve_flags)))
 
 
-@cli.command()
+@cli.command(cls=_ServingCommand)
 @click.argument("target")
 @_serving_options
 def dev(target: str, config_file: str | None, **serve_flags: Any) -> None:

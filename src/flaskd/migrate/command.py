@@ -93,7 +93,8 @@ def migrate(
     for line in reasons:
         click.echo(line, err=True)
     summary = ", ".join(f"{n} {status}" for status, n in counts.items())
-    click.echo(f"flaskd migrate: {summary}", err=True)
+    unwritten = " (nothing written: --write applies them)" if changed and mode != "write" else ""
+    click.echo(f"flaskd migrate: {summary}{unwritten}", err=True)
     if counts["failed"]:
         sys.exit(2)
     if mode == "check" and changed:
