@@ -29,6 +29,9 @@ from conftest import EXAMPLE, FLASKD, ROOT, run
 from flaskd._errors import ConfigError
 from flaskd._systemd_unit import HEADER, Units, quote, write
 
+#: On a new machine the first test also builds the world-readable venvs (downloads included).
+pytestmark = pytest.mark.timeout(600)
+
 ANALYZE = shutil.which("systemd-analyze")
 needs_analyze = pytest.mark.skipif(ANALYZE is None, reason="Debian's systemd package is missing")
 
