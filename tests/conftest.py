@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -44,8 +45,14 @@ class Proc:
         self.args = list(args)
         self.log = log
         self._out = log.open("wb")
+        # Its own process group, so that teardown can kill its workers too.
         self.popen = subprocess.Popen(
-            self.args, cwd=cwd, env=env, stdout=self._out, stderr=subprocess.STDOUT
+            self.args,
+            cwd=cwd,
+            env=env,
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     @property
@@ -81,9 +88,10 @@ class Proc:
         return self.wait()
 
     def kill(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.kill()
-            self.popen.wait()
+        """Kill the process and whatever it forked (workers outlive a killed master)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        self.popen.wait()
         self._out.close()
 
 
