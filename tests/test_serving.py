@@ -254,3 +254,33 @@ def test_tcp_listeners_send_without_delay() -> None:
         accepted, _ = listener.accept()
         with accepted:
             assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+
+
+@pytest.mark.parametrize("prefork", ["gunicorn", "granian"])
+def test_workers_stop_when_the_main_process_is_killed(spawn, prefork: str, tmp_path: Path) -> None:
+    """kill -9 of the main process: its workers notice, run their shutdown hooks and exit,
+    instead of serving on as orphans."""
+    if importlib.util.find_spec(prefork) is None:
+        pytest.skip(f"{prefork} is not installed")
+    log = tmp_path / "pids"
+    port = free_port()
+    proc = serve(
+        spawn, prefork, "--port", str(port), "--workers", "2",
+        env={"GRANIAN_ENV_LOG": str(log)}, app="granian_env.py",
+    )  # fmt: skip
+    proc.wait_http(f"http://127.0.0.1:{port}/pid")
+    deadline = time.monotonic() + 20
+    while "serving on" not in proc.output and time.monotonic() < deadline:
+        time.sleep(0.05)
+    children = Path(f"/proc/{proc.popen.pid}/task/{proc.popen.pid}/children").read_text()
+    workers = [int(pid) for pid in children.split()]
+    assert len(workers) == 2, proc.output
+    proc.signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in workers), proc.output
+    assert sorted(log.read_text().splitlines()) == sorted(
+        [f"startup {pid}" for pid in workers] + [f"shutdown {pid}" for pid in workers]
+    )

@@ -15,7 +15,8 @@ failing hook into the same `StartupError` as with any other backend.
 A second SIGTERM or SIGINT, or SIGQUIT, is a quick stop: the main process
 writes a byte per worker to another pipe, on which a thread in each worker
 waits; that thread runs the worker's shutdown hooks and ends the process,
-cutting the requests in flight.
+cutting the requests in flight. The same thread ends the worker when the main
+process dies (the pipe's end of file), so no worker outlives a killed server.
 """
 
 from __future__ import annotations
@@ -233,6 +234,8 @@ class GranianServer(Server):
                 )
                 sys.exit(e.exit_code)
             multiprocessing.util.Finalize(None, self.service.stop, exitpriority=10)
+        # Only the main process keeps the write end: the read sees EOF once it is gone.
+        os.close(self._quick_write)
         threading.Thread(target=self._wait_for_quick_stop, daemon=True).start()
         # granian wraps the app right after the loader returns (in this worker).
         call_wrap = granian_mp._wsgi_call_wrap  # type: ignore[attr-defined]
@@ -241,7 +244,8 @@ class GranianServer(Server):
         return SmallBodies(self.wsgi_app())
 
     def _wait_for_quick_stop(self) -> None:
-        os.read(self._quick_read, 1)
+        if not os.read(self._quick_read, 1):  # EOF: the main process is gone (killed)
+            log.warning("worker %s: the main process is gone; stopping", os.getpid())
         if not self.options["preload"]:
             self.service.stop()
         logging.shutdown()
