@@ -434,3 +434,11 @@ def test_docs_cover_every_rule_and_flag_and_show_the_real_seed() -> None:
     for which in ("input", "expected"):
         text = (CASES / "seed" / f"{which}.py").read_text()
         assert text.split("\n", 2)[2].lstrip() in doc  # without the fixture's docstring
+
+
+def test_an_app_already_on_flaskd_is_left_alone() -> None:
+    """The example app, written for flaskd by hand, comes back unchanged."""
+    example = Path(__file__).parent.parent / "examples" / "notes" / "notes.py"
+    source = example.read_text()
+    result = migrate_source(source, filename="notes.py", env_prefix="NOTES_")
+    assert (result.status, result.output) == ("unchanged", source)
