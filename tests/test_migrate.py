@@ -394,13 +394,46 @@ def test_big_trees_are_converted_by_workers(tmp_path: Path) -> None:
         assert (tmp_path / f"app{i:02}" / "main_function.py").read_text() == expected
 
 
-@pytest.mark.parametrize(
-    ("path", "prefix"),
-    [("inventory.py", "INVENTORY_"), ("my-app.py", "MY_APP_"), ("notes/__init__.py", "NOTES_")],
-)
-def test_env_prefix_is_the_one_flaskd_derives(path: str, prefix: str) -> None:
-    """The declared prefix is the one a Service derives for the same file."""
-    assert prefix_for(Path(path)) == prefix
+def test_declared_prefix_is_the_one_the_service_derives(tmp_path: Path) -> None:
+    """The env prefix migrate writes for my-app.py is the one a Service derives for that file."""
+    script = tmp_path / "my-app.py"
+    shutil.copy(CASES / "argparse_main" / "input.py", script)
+    assert run([*FLASKD, "migrate", "--write", str(script)]).returncode == 0
+    check = (
+        "import importlib.util, sys\n"
+        "from flaskd._service import _derive_prefix\n"
+        f"spec = importlib.util.spec_from_file_location('my_app', {str(script)!r})\n"
+        "module = importlib.util.module_from_spec(spec)\n"
+        "sys.modules['my_app'] = module\n"
+        "spec.loader.exec_module(module)\n"
+        "print(module.service.env_prefix, _derive_prefix(module.app))\n"
+    )
+    result = run([PY, "-c", check], cwd=tmp_path)
+    assert result.stdout.split() == ["MY_APP_", "MY_APP_"], result.stderr
+
+
+def test_a_prefix_the_service_would_refuse_is_declined(tmp_path: Path) -> None:
+    """flaskd_app.py would get FLASKD_APP_, which clashes with flaskd's own FLASKD_ variables:
+    the file is declined, untouched; an explicit --env-prefix FLASKD_X_ is a usage error."""
+    script = tmp_path / "flaskd_app.py"
+    shutil.copy(CASES / "argparse_main" / "input.py", script)
+    before = script.read_bytes()
+    result = run([*FLASKD, "migrate", "--write", str(script)])
+    assert "clashes with flaskd's FLASKD_" in result.stderr
+    assert "1 declined" in result.stderr
+    assert script.read_bytes() == before
+    result = run([*FLASKD, "migrate", "--env-prefix", "FLASKD_X_", str(script)])
+    assert result.returncode == 2
+    assert "--env-prefix: env prefix 'FLASKD_X_' clashes" in result.stderr
+
+
+def test_click_import_kept_while_the_script_still_uses_click() -> None:
+    """`import click` stays when code other than the converted command still names click."""
+    source = (CASES / "click_options" / "input.py").read_text()
+    source = source.replace("settings = {}\n", "settings = {}\necho = getattr(click, 'echo')\n")
+    output = migrate("click_options", source)
+    assert "import click\n" in output
+    assert "echo = getattr(click, 'echo')" in output
 
 
 def test_never_breaks_installed_packages() -> None:
@@ -417,7 +450,8 @@ def test_never_breaks_installed_packages() -> None:
         )
         if result.status == "converted":
             compile(result.output, str(file), "exec")
-    result = run([*FLASKD, "migrate", "--diff", str(site)])
+    # The command itself (walk, workers, summary) over one package of them.
+    result = run([*FLASKD, "migrate", "--diff", str(site / "flask")])
     assert result.returncode in (0, 2), result.stderr[-2000:]
     assert "Traceback" not in result.stderr
 

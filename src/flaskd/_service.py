@@ -54,8 +54,9 @@ class Service:
         self.parser = parser
         self.schema = read_parser(parser)
         self.env_prefix = env_prefix if env_prefix is not None else _derive_prefix(app)
-        if self.env_prefix.upper().startswith(ENV_PREFIX):
-            raise ValueError(f"env_prefix {self.env_prefix!r} clashes with flaskd's {ENV_PREFIX}")
+        problem = prefix_problem(self.env_prefix)
+        if problem:
+            raise ValueError(problem)
         unknown = set(serve or ()) - set(SETTINGS)
         if unknown:
             raise ValueError(f"unknown serving settings {sorted(unknown)}; known: {list(SETTINGS)}")
@@ -234,6 +235,13 @@ def _derive_prefix(app: flask.Flask) -> str:
     module = sys.modules.get(app.import_name)
     file = getattr(module, "__file__", None)
     return prefix_for(Path(file) if file else Path(app.import_name.rpartition(".")[2]))
+
+
+def prefix_problem(prefix: str) -> str | None:
+    """Why ``prefix`` cannot be an app's env prefix, or None when it can."""
+    if prefix.upper().startswith(ENV_PREFIX):
+        return f"env prefix {prefix!r} clashes with flaskd's {ENV_PREFIX}"
+    return None
 
 
 def prefix_for(path: Path) -> str:

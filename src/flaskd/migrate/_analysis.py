@@ -744,7 +744,7 @@ def _check_parser_uses(facts: Facts, parser: Parser) -> None:
                     ):
                         break
                 else:
-                    if parser.name in _shadowing_scopes(facts, stmt):
+                    if name.value in _shadowing_scopes(facts, stmt):
                         continue
                     raise Declined(
                         stmt, f"the parser {name.value!r} is used in a way flaskd cannot follow"
@@ -804,13 +804,8 @@ def _decline_other_parsing(facts: Facts) -> None:
                 raise Declined(call, "options parsed with getopt; convert them to argparse first")
             if qualified.startswith("click."):
                 raise Declined(call, "options parsed with click; convert them to argparse first")
-        for name in read_names(stmt):
-            if facts.imports.qualify(name) == "sys":
-                text = facts.module.code_for_node(stmt)
-                if "sys.argv" in text:
-                    raise Declined(
-                        stmt, "options read from sys.argv; declare them with argparse first"
-                    )
+        if any(facts.imports.qualify(node) == "sys.argv" for node in walk(stmt)):
+            raise Declined(stmt, "options read from sys.argv; declare them with argparse first")
 
 
 # -- app.run --------------------------------------------------------------------------------------
@@ -976,7 +971,8 @@ def _serve_value(facts: Facts, setting: str, value: cst.BaseExpression) -> None:
 # -- before_first_request -------------------------------------------------------------------
 
 
-def _first_request_decorator(facts: Facts, decorator: cst.Decorator) -> str | None:
+def first_request_owner(facts: Facts, decorator: cst.Decorator) -> str | None:
+    """The app or blueprint a first-request decorator registers on; None for another one."""
     name = dotted(decorator.decorator)
     if name is None or "." not in name:
         return None
@@ -992,7 +988,7 @@ def _find_first_request(facts: Facts) -> None:
     for stmt in facts.module.body:
         if not isinstance(stmt, cst.FunctionDef):
             continue
-        if not any(_first_request_decorator(facts, d) for d in stmt.decorators):
+        if not any(first_request_owner(facts, d) for d in stmt.decorators):
             continue
         if facts.app is None:
             facts.orphan_first_request.append(stmt)

@@ -244,3 +244,21 @@ def read_names(node: cst.CSTNode, *, at_import: bool = False) -> list[cst.Name]:
     visitor = _Reads(skip_bodies=at_import)
     node.visit(visitor)
     return visitor.nodes
+
+
+def used_names(module: cst.Module) -> set[str]:
+    """Every name the module's code (not its imports) uses."""
+    used: set[str] = set()
+
+    class Names(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            used.add(node.value)
+
+        def visit_Import(self, node: cst.Import) -> bool:
+            return False
+
+        def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+            return False
+
+    module.visit(Names())
+    return used

@@ -15,7 +15,7 @@ import libcst as cst
 
 from ._analysis import Declined, analyze
 from ._edit import Context, free_name
-from ._names import Imports, bound_names, dotted, local_names, string_value
+from ._names import Imports, bound_names, dotted, local_names, string_value, used_names
 
 ID = "click"
 TYPES = {
@@ -256,7 +256,7 @@ class _ParamsToNamespace(cst.CSTTransformer):
 def _fix_imports(module: cst.Module) -> cst.Module:
     """Import argparse (after the click import); drop ``import click`` if nothing uses it."""
     imports = Imports(module)
-    used = module.code.count("click.")
+    used = "click" in used_names(module)
     body: list[cst.BaseStatement] = []
     for stmt in module.body:
         is_click = (

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from .._errors import ConfigError
+from .._service import prefix_problem
 from ._registry import RULES
 
 if TYPE_CHECKING:
@@ -64,8 +65,12 @@ def migrate(
         raise ConfigError("libcst is not installed: pip install 'flaskd[migrate]'") from None
     from . import files
 
-    if env_prefix is not None and not env_prefix.replace("_", "").isalnum():
-        raise ConfigError(f"--env-prefix {env_prefix!r}: use letters, digits and underscores")
+    if env_prefix is not None:
+        if not env_prefix.replace("_", "").isalnum():
+            raise ConfigError(f"--env-prefix {env_prefix!r}: use letters, digits and underscores")
+        problem = prefix_problem(env_prefix)
+        if problem:
+            raise ConfigError(f"--env-prefix: {problem}; choose another")
     rules = tuple(r for r in RULES if (not only or r in only) and r not in skip)
     if Path("-") in paths:
         if len(paths) > 1:

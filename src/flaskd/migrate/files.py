@@ -11,7 +11,7 @@ import tokenize
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from .._service import prefix_for
+from .._service import prefix_for, prefix_problem
 from .engine import Result, migrate_source
 
 SKIPPED_DIRS = {".venv", "venv", "site-packages", "__pycache__", "node_modules"}
@@ -50,6 +50,10 @@ def migrate_file(job: Job) -> tuple[Path, str, Result]:
         return job.path, "", Result("failed", "", [f"{job.path}: cannot read: {e}"])
     prefix = job.env_prefix or prefix_for(job.path)
     result = migrate_source(source, filename=str(job.path), env_prefix=prefix, rules=job.rules)
+    problem = prefix_problem(prefix)
+    if result.status == "converted" and problem:  # the Service would refuse it at import
+        reason = f"{job.path}: {problem}: rename the file or pass --env-prefix"
+        result = Result("declined", source, [reason])
     result.encoding = encoding
     return job.path, source, result
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ._analysis import Facts, analyze
+from ._analysis import Facts, analyze, first_request_owner
 from ._edit import Context, ensure_service, with_todo
 from ._names import local_names
 
@@ -38,19 +38,13 @@ class FirstRequestToStartup(cst.CSTTransformer):
         if id(original_node) not in self.hooks:
             return updated_node
         decorator = cst.Decorator(cst.parse_expression(f"{self.service}.on_startup"))
-        decorators = [decorator if _is_first_request(d) else d for d in updated_node.decorators]
+        decorators = [
+            decorator if first_request_owner(self.facts, d) else d for d in updated_node.decorators
+        ]
         app = self.facts.app or "app"
         param = app if app not in local_names(original_node) else "_app"
         params = updated_node.params.with_changes(params=[cst.Param(cst.Name(param))])
         return updated_node.with_changes(decorators=decorators, params=params)
-
-
-def _is_first_request(decorator: cst.Decorator) -> bool:
-    node = decorator.decorator
-    return isinstance(node, cst.Attribute) and node.attr.value in (
-        "before_first_request",
-        "before_app_first_request",
-    )
 
 
 def apply(module: cst.Module, context: Context) -> cst.Module:

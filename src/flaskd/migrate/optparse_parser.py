@@ -13,7 +13,7 @@ import libcst as cst
 
 from ._analysis import Declined, Parser, analyze
 from ._edit import Context
-from ._names import Imports, dotted, string_value
+from ._names import Imports, dotted, string_value, used_names
 
 ID = "optparse"
 TYPES = {"int": "int", "long": "int", "float": "float", "complex": "complex"}
@@ -95,7 +95,7 @@ def apply(module: cst.Module, context: Context) -> cst.Module:
 def _fix_imports(module: cst.Module) -> cst.Module:
     """Import argparse; drop the optparse imports nothing uses any more."""
     imports = Imports(module)
-    used = _used_names(module)
+    used = used_names(module)
     body: list[cst.BaseStatement] = []
     added = "argparse" in imports.names
     for stmt in module.body:
@@ -141,20 +141,3 @@ def _optparse_names(small: cst.BaseSmallStatement) -> set[str]:
             for a in small.names
         }
     return set()
-
-
-def _used_names(module: cst.Module) -> set[str]:
-    used: set[str] = set()
-
-    class Names(cst.CSTVisitor):
-        def visit_Name(self, node: cst.Name) -> None:
-            used.add(node.value)
-
-        def visit_Import(self, node: cst.Import) -> bool:
-            return False
-
-        def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
-            return False
-
-    module.visit(Names())
-    return used

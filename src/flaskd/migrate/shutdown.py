@@ -39,7 +39,7 @@ def apply(module: cst.Module, context: Context) -> cst.Module:
     assert isinstance(hook.body, cst.IndentedBlock)
     body = [hook.body.body[0], blank(facts.shutdown[0], 0), *facts.shutdown[1:]]
     new: Statement = blank(hook.with_changes(body=hook.body.with_changes(body=body)), 2)
-    module = module.visit(_RemoveShutdown(facts.main, moved))
+    module = module.visit(MainPathEditor(facts.main, moved))
     facts = analyze(module)
     statements = list(module.body)
     at = after_service(facts)
@@ -58,7 +58,3 @@ def _is_startup_hook(stmt: cst.BaseStatement, service: str) -> bool:
         cst.Module([]).code_for_node(d.decorator) == f"{service}.on_startup"
         for d in stmt.decorators
     )
-
-
-class _RemoveShutdown(MainPathEditor):
-    """Take the code after app.run() out of the guard, main() or the module."""

@@ -58,7 +58,7 @@ def apply(module: cst.Module, context: Context) -> cst.Module:
     if new:
         new[0] = blank(new[0], 1)
     new.append(hook)
-    module = module.visit(_RemoveInit(facts.main, moved))
+    module = module.visit(MainPathEditor(facts.main, moved))
     facts = analyze(module)
     body_list = list(module.body)
     at = after_service(facts)
@@ -91,7 +91,3 @@ def _globals(facts: Facts, init: list[cst.BaseStatement], moved: set[int]) -> se
 
     facts.module.visit(Outside())
     return assigned & seen
-
-
-class _RemoveInit(MainPathEditor):
-    """Take the init statements out of the guard, main() or the module."""
