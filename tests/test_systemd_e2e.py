@@ -294,6 +294,11 @@ def test_user_unit_runs_under_a_lingering_user(machine: Machine) -> None:
     )
     url = f"http://127.0.0.1:{port}"
     assert requests.post(f"{url}/notes", json={"text": "mine"}, timeout=5).status_code == 201
+    # %S of a user manager: ~/.config before systemd 254 (Debian 12 has 252), ~/.local/state after.
+    machine.sh(
+        "test -s /home/alice/.config/notes-user/notes.sqlite"
+        " || test -s /home/alice/.local/state/notes-user/notes.sqlite"
+    )
 
 
 @pytest.mark.parametrize("server", ["gunicorn", "granian"])
@@ -312,8 +317,16 @@ def test_other_backends_run_hardened(machine: Machine, server: str) -> None:
 
 
 def test_uninstall_removes_the_units(machine: Machine) -> None:
-    """--uninstall stops and disables the units and removes their files."""
-    out = machine.sh("/opt/notes/venv/bin/flaskd systemd --name notes-socket --uninstall")
-    assert "removed /etc/systemd/system/notes-socket.socket" in out
-    assert machine.show("notes-socket.socket", "LoadState") == "not-found"
-    assert machine.show("notes-socket.service", "ActiveState") == "inactive"
+    """--uninstall stops and disables the units it installed, removes their files, keeps the
+    state directory."""
+    port = free_port()
+    machine.sh(
+        "cd /opt/notes && venv/bin/flaskd systemd notes_e2e.py --name notes-gone"
+        f" --port {port} --state db --socket --install"
+    )
+    assert machine.show("notes-gone.socket", "LoadState") == "loaded"
+    out = machine.sh("/opt/notes/venv/bin/flaskd systemd --name notes-gone --uninstall")
+    for kind in ("socket", "service"):
+        assert f"removed /etc/systemd/system/notes-gone.{kind}" in out
+        assert machine.show(f"notes-gone.{kind}", "LoadState") == "not-found"
+    assert "kept the state directory (/var/lib/notes-gone)" in out

@@ -361,11 +361,13 @@ def test_credential_is_read_by_the_app_as_its_secret(world_python: str, tmp_path
     key = tmp_path / "key"
     key.write_text("s3cret\n")
     lines = settings(unit("notes.py", "--credential", f"SECRET_KEY={key}", python=world_python))
-    assert f"LoadCredential=secret_key:{key}" in lines
+    (credential,) = [line for line in lines if line.startswith("LoadCredential=")]
+    name, _, path = credential.removeprefix("LoadCredential=").partition(":")
+    assert path == str(key)
     # What systemd then does: the file appears in $CREDENTIALS_DIRECTORY under that name.
     creds = tmp_path / "creds"
     creds.mkdir()
-    shutil.copy(key, creds / "secret_key")
+    shutil.copy(key, creds / name)
     shown = run(
         [*FLASKD, "config", "notes.py", "--json"],
         cwd=EXAMPLE,
@@ -549,6 +551,9 @@ def test_app_under_tmp_is_refused(world_python: str) -> None:
         (["--name", "bad name"], ["not a unit name"]),
         (["--bind", "unix:/srv/notes.sock"], ["/run/notes/", "--socket"]),
         (["--port", "lots"], ["--port", "lots"]),
+        (["--socket", "--host", "localhost"], ["--socket", "IP addresses only", "'localhost'"]),
+        (["--install", "--output", "/tmp/x"], ["--install and --output", "only one"]),
+        (["--db", "x.sqlite"], ["no such option --db", "env vars"]),
     ],
 )
 def test_bad_input_is_one_line(args: list[str], words: list[str], world_python: str) -> None:
@@ -577,3 +582,22 @@ def test_install_without_systemd_is_refused_before_writing(action: str, world_py
     result = generate(*target, *args, python=world_python)
     assert_one_line_error(result, "systemd is not running on this machine", "--output DIR")
     assert not unit.exists()
+
+
+@needs_analyze
+def test_paths_with_spaces_verify(world_python: str, tmp_path: Path) -> None:
+    """An app directory and an env file whose paths hold a space give units systemd reads
+    (WorkingDirectory= and EnvironmentFile= take the rest of the line, no quotes)."""
+    app = SESSION / "my notes"
+    app.mkdir(mode=0o755)
+    shutil.copy(EXAMPLE / "notes.py", app)
+    env_file = app / "notes settings.env"
+    env_file.write_text('NOTES_TITLE="Team notes"\n')
+    out = tmp_path / "units"
+    args = ["notes.py", "--state", "db", "--env-file", str(env_file), "--output", str(out)]
+    assert generate(*args, python=world_python, cwd=app).returncode == 0
+    text = (out / "notes.service").read_text()
+    assert f"WorkingDirectory={app}\n" in text
+    assert f"EnvironmentFile={env_file}\n" in text
+    result = run([str(ANALYZE), "verify", str(out / "notes.service")])
+    assert (result.returncode, result.stdout + result.stderr) == (0, "")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import grp
+import ipaddress
 import math
 import os
 import pwd
@@ -288,6 +289,11 @@ def _check_places(
                 f"port {place.port} is below {lowest}, which an unprivileged service cannot"
                 f" bind: {fix}"
             )
+        elif socket and not _ip(place.host):
+            raise ConfigError(
+                f"--socket: systemd listens on IP addresses only, not {place.host!r}:"
+                " give --host 127.0.0.1, ::1 or 0.0.0.0"
+            )
         elif private_network and not socket:
             raise ConfigError(
                 f"--private-network: nothing outside the service could reach {place.text};"
@@ -484,9 +490,25 @@ def quote(arg: str) -> str:
 
 
 def _setting(key: str, value: str) -> str:
-    """``Key=value`` for a path or word the user gave: ``%`` escaped, quoted if it has spaces."""
-    value = value.replace("%", "%%")
-    return f'{key}="{value}"' if " " in value else f"{key}={value}"
+    """``Key=value`` for a path or word the user gave, ``%`` escaped. Such settings take the
+    rest of the line as it is: no quotes, even around a space."""
+    return f"{key}={value.replace('%', '%%')}"
+
+
+def _environment(assignment: str) -> str:
+    """``Environment=`` for one ``KEY=value`` (its specifiers such as ``%S`` kept), quoted
+    when it has a space."""
+    if " " not in assignment and '"' not in assignment and "\\" not in assignment:
+        return f"Environment={assignment}"
+    return 'Environment="' + assignment.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _lines(pairs: Iterable[tuple[str, str]]) -> list[str]:
@@ -541,7 +563,7 @@ def _service_unit(
         "ExecStart=" + " ".join(quote(a) for a in argv),
         _setting("WorkingDirectory", workdir),
     ]
-    unit += [f'Environment="{e}"' if " " in e else f"Environment={e}" for e in environment]
+    unit += [_environment(e) for e in environment]
     if env_file:
         unit.append(_setting("EnvironmentFile", env_file))
     for key, path in credentials:
@@ -661,7 +683,7 @@ def _socket_unit(name: str, places: Sequence[Address], mode: int, user_scope: bo
     for place in places:
         if place.is_unix:
             unit.append(_setting("ListenStream", place.path))
-        elif ":" in place.host:
+        elif ipaddress.ip_address(place.host).version == 6:
             unit.append(f"ListenStream=[{place.host}]:{place.port}")
         else:
             unit.append(f"ListenStream={place.host}:{place.port}")

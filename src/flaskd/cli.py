@@ -142,7 +142,7 @@ def _as_table(prefix: str, resolved: Resolved) -> str:
     return "\n".join(lines)
 
 
-@cli.command()
+@cli.command(cls=_ServingCommand)
 @click.argument("target", required=False)
 @click.option("--name", help="Unit name.  [default: TARGET's file name]")
 @click.option(
@@ -209,6 +209,11 @@ def systemd(
     or installed; anything that would keep them from starting is an error.
     """
     from . import _systemd_unit as units_
+
+    actions = [flag for flag, on in (("--install", install), ("--uninstall", uninstall),
+                                     ("--output", output is not None)) if on]  # fmt: skip
+    if len(actions) > 1:
+        raise ConfigError(f"{' and '.join(actions)}: give only one of them")
 
     if uninstall:
         if target is None and options["name"] is None:
