@@ -601,3 +601,13 @@ def test_paths_with_spaces_verify(world_python: str, tmp_path: Path) -> None:
     assert f"EnvironmentFile={env_file}\n" in text
     result = run([str(ANALYZE), "verify", str(out / "notes.service")])
     assert (result.returncode, result.stdout + result.stderr) == (0, "")
+
+
+def test_state_that_the_env_file_would_override_is_refused(
+    world_python: str, tmp_path: Path
+) -> None:
+    """--state db with NOTES_DB also in the env file (which systemd lets win) is an error."""
+    env_file = tmp_path / "notes.env"
+    env_file.write_text("NOTES_DB=/elsewhere/notes.sqlite\n")
+    result = generate("notes.py", "--state", "db", "--env-file", str(env_file), python=world_python)
+    assert_one_line_error(result, "--state db", "NOTES_DB", "env file")

@@ -158,6 +158,13 @@ def make_units(
 
     creds = [_credential(text, service) for text in credentials]
     states = [_state(text, service, resolved, name) for text in state]
+    for key, _ in states:
+        if service.env_prefix + key in env:
+            # systemd lets EnvironmentFile= override Environment=: --state would be undone.
+            raise ConfigError(
+                f"--state {key.lower()}: the env file sets {service.env_prefix}{key} too,"
+                " and it would win; remove it from the env file or drop --state"
+            )
     warnings = _data_file_hints(service, resolved, {k for k, _ in states}, name)
 
     graceful = resolved.serve["graceful_timeout"].value
