@@ -297,7 +297,7 @@ def test_serving_options_are_passed_as_flags(world_python: str) -> None:
     exec_start = next(line for line in lines if line.startswith("ExecStart="))
     assert exec_start.endswith(
         "run notes.py --workers 2 --forwarded-allow-ips 10.0.0.1 --forwarded-allow-ips 10.0.0.2"
-        " --access-log --server gunicorn --graceful-timeout 30"
+        " --access-log --graceful-timeout 30 --server gunicorn"
     )
 
 

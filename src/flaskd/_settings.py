@@ -103,8 +103,21 @@ class Setting:
         return "--" + self.name.replace("_", "-")
 
     @property
+    def negative_flag(self) -> str:
+        """``--no-access-log`` for a switch."""
+        return "--no-" + self.flag.removeprefix("--")
+
+    @property
     def env(self) -> str:
         return ENV_PREFIX + self.name.upper()
+
+    def args(self, value: Any) -> list[str]:
+        """The command-line arguments that give this setting ``value``."""
+        if isinstance(value, bool):
+            return [self.flag if value else self.negative_flag]
+        if isinstance(value, tuple | list):
+            return [arg for item in value for arg in (self.flag, str(item))]
+        return [self.flag, str(value)]
 
 
 def _setting(

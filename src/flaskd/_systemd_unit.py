@@ -171,8 +171,11 @@ def make_units(
     argv = [sys.executable, "-m", "flaskd", "run", run_target]
     if config:
         argv += ["--config", config]
-    argv += _flag_args(flags, skip=("bind", "host", "port") if socket else ())
-    argv += ["--graceful-timeout", _number(graceful)]
+    # The graceful timeout is always written, so that TimeoutStopSec= cannot drift from it.
+    given = {**flags, "graceful_timeout": _number(graceful)}
+    for setting in SETTINGS.values():
+        if setting.name in given and not (socket and setting.name in ("bind", "host", "port")):
+            argv += setting.args(given[setting.name])
 
     env_lines = ["PYTHONUNBUFFERED=1"] + [
         f"{service.env_prefix}{key}=%S/{name}/{file.replace('%', '%%')}" for key, file in states
@@ -466,22 +469,6 @@ def _data_file_hints(
 
 
 # -- unit text ----------------------------------------------------------------------------------
-
-
-def _flag_args(flags: Mapping[str, Any], skip: Sequence[str]) -> list[str]:
-    args: list[str] = []
-    for s in SETTINGS.values():
-        value = flags.get(s.name)
-        if value is None or s.name in skip or s.name == "graceful_timeout":
-            continue
-        if isinstance(value, bool):
-            args.append(s.flag if value else "--no-" + s.flag.removeprefix("--"))
-        elif isinstance(value, tuple | list):
-            for item in value:
-                args += [s.flag, str(item)]
-        else:
-            args += [s.flag, str(value)]
-    return args
 
 
 def _number(value: float) -> str:

@@ -29,7 +29,7 @@ def _serving_options(f: F) -> F:
     for s in reversed(SETTINGS.values()):
         help = f"{s.field.help} [env {s.env}; default {s.default_text}]"
         if s.field.shape == "bool":
-            flags = f"{s.flag}/--no-{s.flag.removeprefix('--')}"
+            flags = f"{s.flag}/{s.negative_flag}"
             f = click.option(flags, s.name, default=None, help=help)(f)
         else:
             multiple = s.field.shape == "list"
