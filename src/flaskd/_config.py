@@ -89,6 +89,16 @@ class Sources:
     #: Whether this mode reads the command line (standalone), for the missing-value message.
     command_line: bool = False
 
+    @classmethod
+    def from_cli(
+        cls, environ: Mapping[str, str], config_file: str | None, serve_flags: Mapping[str, Any]
+    ) -> Sources:
+        """The sources of a ``flaskd`` command: ``serve_flags`` are its serving options by
+        name, None (or empty) where not given."""
+        given = {n: (v, SETTINGS[n].flag) for n, v in serve_flags.items() if v not in (None, ())}
+        config = (config_file, "--config") if config_file else None
+        return cls(environ, serve_flags=given, config_flag=config)
+
 
 def resolve(
     app: flask.Flask,

@@ -134,7 +134,8 @@ def make_units(
     config = os.path.abspath(config_file) if config_file else None
 
     service = load_target(target)
-    resolved = _resolve(service, env, flags, config, credentials)
+    creds = [_credential(text, service) for text in credentials]
+    resolved = _resolve(service, env, flags, config, creds)
     server = resolved.serve["server"].value
     load_server(server)  # a backend that is not installed here fails now, not at start
     places = addresses(
@@ -156,7 +157,6 @@ def make_units(
                 )
     _check_readable(needed, identity)
 
-    creds = [_credential(text, service) for text in credentials]
     states = [_state(text, service, resolved, name) for text in state]
     for key, _ in states:
         if service.env_prefix + key in env:
@@ -255,24 +255,14 @@ def _resolve(
     env: Mapping[str, str],
     flags: Mapping[str, Any],
     config: str | None,
-    credentials: Sequence[str],
+    credentials: Sequence[tuple[str, str]],
 ) -> Resolved:
     """Resolve the configuration the service will see: env file, credentials, flags."""
-    given = {n: (_flag_text(v), SETTINGS[n].flag) for n, v in flags.items()}
-    config_flag = (config, "--config") if config else None
     with tempfile.TemporaryDirectory() as creds:
-        for text in credentials:
-            key, _, path = text.partition("=")
-            if key and os.path.isabs(path) and os.path.isfile(path):
-                os.symlink(path, os.path.join(creds, key.lower()))
+        for name, path in credentials:
+            os.symlink(path, os.path.join(creds, name))
         environ = {**env, "CREDENTIALS_DIRECTORY": creds} if credentials else dict(env)
-        return service.resolve(Sources(environ, serve_flags=given, config_flag=config_flag))
-
-
-def _flag_text(value: Any) -> Any:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return list(value) if isinstance(value, tuple) else value
+        return service.resolve(Sources.from_cli(environ, config, flags))
 
 
 def _check_places(

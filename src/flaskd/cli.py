@@ -42,12 +42,6 @@ def _serving_options(f: F) -> F:
     )(f)
 
 
-def _sources(config_file: str | None, serve_flags: dict[str, Any]) -> Sources:
-    given = {n: (v, SETTINGS[n].flag) for n, v in serve_flags.items() if v not in (None, ())}
-    config = (config_file, "--config") if config_file else None
-    return Sources(os.environ, serve_flags=given, config_flag=config)
-
-
 class _ServingCommand(click.Command):
     """A command taking TARGET and serving options; an app option given here says where
     app options go instead."""
@@ -81,7 +75,7 @@ def run(target: str, config_file: str | None, **serve_flags: Any) -> None:
     App options come from the config file and <PREFIX><KEY> env vars.
     """
     service = load_target(target)
-    serve(service, service.resolve(_sources(config_file, serve_flags)))
+    serve(service, service.resolve(Sources.from_cli(os.environ, config_file, serve_flags)))
 
 
 @cli.command(cls=_ServingCommand)
@@ -90,7 +84,8 @@ def run(target: str, config_file: str | None, **serve_flags: Any) -> None:
 def dev(target: str, config_file: str | None, **serve_flags: Any) -> None:
     """Serve TARGET with Flask's reloader and debugger, on loopback only."""
     service = load_target(target)
-    serve(service, service.resolve(_sources(config_file, serve_flags)), dev=True)
+    sources = Sources.from_cli(os.environ, config_file, serve_flags)
+    serve(service, service.resolve(sources), dev=True)
 
 
 @cli.command()
@@ -103,7 +98,7 @@ def config(target: str, config_file: str | None, as_json: bool, **serve_flags: A
     Secrets are masked.
     """
     service = load_target(target)
-    resolved = service.resolve(_sources(config_file, serve_flags))
+    resolved = service.resolve(Sources.from_cli(os.environ, config_file, serve_flags))
     if as_json:
         click.echo(json.dumps(_as_json(service.env_prefix, resolved), indent=2, default=str))
     else:
