@@ -4,6 +4,7 @@ graceful and forced stops, proxy headers, access log, body limit."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import shutil
 import signal
 import socket
@@ -190,6 +191,35 @@ def test_forwarded_headers_only_from_trusted_proxies(spawn, backend: str) -> Non
         proc.stop()
     assert seen["127.0.0.1"] == {"remote": "203.0.113.9", "scheme": "https", "xff": "203.0.113.9"}
     assert seen["10.0.0.0/8"] == {"remote": "127.0.0.1", "scheme": "http", "xff": None}
+
+
+def test_unix_socket_peers(spawn, backend: str, tmp_path: Path) -> None:
+    """A peer on a unix socket has no address on every backend (the access log shows -); its
+    proxy headers are honoured with --forwarded-allow-ips unix only, not for 127.0.0.1."""
+    request = (
+        b"GET / HTTP/1.0\r\nHost: x\r\nX-Forwarded-For: 203.0.113.9\r\n"
+        b"X-Forwarded-Proto: https\r\n\r\n"
+    )
+    seen, logs = {}, {}
+    for trusted in ("unix", "127.0.0.1"):
+        path = tmp_path / f"{trusted}.sock"
+        proc = serve(
+            spawn,
+            backend,
+            "--bind",
+            f"unix:{path}",
+            "--forwarded-allow-ips",
+            trusted,
+            "--access-log",
+            app="proxy_app.py",
+        )
+        seen[trusted] = json.loads(unix_get(path, request).split(b"\r\n\r\n", 1)[1])
+        assert proc.stop() == 0
+        logs[trusted] = [line for line in proc.output.splitlines() if "flaskd.access" in line]
+    assert seen["unix"] == {"remote": "203.0.113.9", "scheme": "https", "xff": "203.0.113.9"}
+    assert seen["127.0.0.1"] == {"remote": "", "scheme": "http", "xff": None}
+    assert len(logs["127.0.0.1"]) == 1
+    assert logs["127.0.0.1"][0].split("flaskd.access: INFO: ")[1].startswith("- - - [")
 
 
 def test_body_limit(spawn, backend: str) -> None:

@@ -44,27 +44,34 @@ class TrustedProxies:
 
     From a trusted peer, Werkzeug's `ProxyFix` applies the headers (one proxy
     hop). From any other peer the headers are removed, so the app cannot be
-    fooled about the client's address or scheme.
+    fooled about the client's address or scheme. A peer on a unix socket has
+    no address (``REMOTE_ADDR`` is empty on every backend): ``unix`` in
+    ``trusted`` trusts those peers, whom the socket file's mode lets in.
     """
 
     def __init__(self, app: WSGIApp, trusted: Sequence[str]) -> None:
         self.app = app
-        self.trusted = [ipaddress.ip_network(t, strict=False) for t in trusted]
+        self.unix = "unix" in trusted
+        self.networks = [ipaddress.ip_network(t, strict=False) for t in trusted if t != "unix"]
         self.fixed = ProxyFix(app, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        if self.trusted and self._is_trusted(environ.get("REMOTE_ADDR", "")):
+        if self._is_trusted(environ.get("REMOTE_ADDR", "")):
             return self.fixed(environ, start_response)
         for key in _FORWARDED:
             environ.pop(key, None)
         return self.app(environ, start_response)
 
     def _is_trusted(self, peer: str) -> bool:
+        if not peer:
+            return self.unix
+        if not self.networks:
+            return False
         try:
             address = ipaddress.ip_address(peer.removeprefix("::ffff:"))
         except ValueError:
             return False
-        return any(address in network for network in self.trusted)
+        return any(address in network for network in self.networks)
 
 
 class BodyLimit:

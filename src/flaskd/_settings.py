@@ -58,11 +58,14 @@ _octal.description = "an octal file mode such as 660"  # type: ignore[attr-defin
 
 
 def _network(text: str) -> str:
-    ipaddress.ip_network(text, strict=False)
+    if text != "unix":
+        ipaddress.ip_network(text, strict=False)
     return text
 
 
-_network.description = "an IP address or network (127.0.0.1, 10.0.0.0/8, ::1)"  # type: ignore[attr-defined]
+_network.description = (  # type: ignore[attr-defined]
+    "an IP address or network (127.0.0.1, 10.0.0.0/8, ::1), or unix (peers on a unix socket)"
+)
 
 
 def _size(text: str) -> int:
@@ -187,8 +190,9 @@ SETTINGS: dict[str, Setting] = {
             "forwarded_allow_ips",
             _network,
             [],
-            "Proxies whose X-Forwarded-For/Proto/Host headers are trusted; repeatable."
-            " From any other peer those headers are removed.",
+            "Proxies whose X-Forwarded-For/Proto/Host headers are trusted; repeatable;"
+            " `unix` trusts every peer on a unix socket. From any other peer those headers"
+            " are removed.",
             metavar="NETWORK",
             shape="list",
         ),

@@ -16,12 +16,14 @@ import os
 import signal
 import socket
 import time
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from waitress import wasyncore
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
 
+from .._middleware import WSGIApp
 from .base import Server, describe_all
 
 log = logging.getLogger("flaskd")
@@ -40,6 +42,21 @@ class _Wakeup(wasyncore.file_dispatcher):  # type: ignore[misc]
 
     def handle_read(self) -> None:
         self.recv(64)
+
+
+def _unix_peers(app: WSGIApp) -> WSGIApp:
+    """The app for waitress's unix sockets, which name every peer ``localhost``.
+
+    gunicorn and granian leave a unix-socket peer's address empty, as there is
+    none; so does flaskd on every backend (the access log shows ``-``).
+    """
+
+    def call(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        environ["REMOTE_ADDR"] = ""
+        environ.pop("REMOTE_PORT", None)  # waitress sets the string "None"
+        return app(environ, start_response)
+
+    return call
 
 
 class WaitressServer(Server):
@@ -62,7 +79,7 @@ class WaitressServer(Server):
         ]
         servers = [
             create_server(
-                app,
+                _unix_peers(app) if group[0].family == socket.AF_UNIX else app,
                 map=self.map,
                 sockets=group,
                 threads=opts["threads"],
