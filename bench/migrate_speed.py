@@ -27,7 +27,8 @@ def main() -> None:
     )
     elapsed = time.perf_counter() - start
     print(result.stderr.strip().splitlines()[-1])
-    print(f"{files} files in {elapsed:.1f} s: {files / elapsed:.0f} files/s (exit {result.returncode})")
+    rate = files / elapsed
+    print(f"{files} files in {elapsed:.1f} s: {rate:.0f} files/s (exit {result.returncode})")
 
 
 if __name__ == "__main__":
