@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import shutil
 import signal
 import socket
@@ -169,6 +170,22 @@ def test_access_log_one_line_per_request(spawn, backend: str, tmp_path: Path) ->
     assert len(lines) == 2
     assert '"GET /?q=1 HTTP/1.1" 200 2 "-" "probe/1"' in lines[1]
     assert lines[1].split("flaskd.access: INFO: ")[1].startswith("127.0.0.1 - - [")
+
+
+def test_one_log_format_on_every_backend(spawn, backend: str, tmp_path: Path) -> None:
+    """flaskd's lines and the server's own (gunicorn's, granian's) share one format,
+    ``logger: LEVEL: message``, from start to stop."""
+    port = free_port()
+    workers = [] if backend == "waitress" else ["--workers", "1"]
+    proc = serve(spawn, backend, "--port", str(port), *workers, app="proxy_app.py")
+    proc.wait_http(f"http://127.0.0.1:{port}/")
+    assert proc.stop() == 0
+    lines = proc.output.splitlines()
+    assert any(line.startswith("flaskd: INFO: serving on") for line in lines)
+    if backend != "waitress":  # waitress logs nothing of its own here
+        assert any(line.startswith(("gunicorn.error: INFO:", "_granian: INFO:")) for line in lines)
+    odd = [line for line in lines if not re.match(r"[\w.]+: (DEBUG|INFO|WARNING|ERROR): ", line)]
+    assert odd == [], odd
 
 
 def test_forwarded_headers_only_from_trusted_proxies(spawn, backend: str) -> None:

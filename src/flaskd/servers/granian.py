@@ -105,6 +105,14 @@ class SmallBodies:
                 body.close()
 
 
+#: Merged into granian's logging dictConfig (main process and workers): its lines go through
+#: flaskd's handler and format, like every backend's, not to stdout in a format of its own.
+_LOGGING = {
+    "handlers": {},
+    "loggers": {"_granian": {"handlers": [], "propagate": True}},
+}
+
+
 class _Granian(MPServer):
     """granian serving a socket flaskd opened, and telling flaskd when a stop begins.
 
@@ -214,6 +222,8 @@ class GranianServer(Server):
                 header_read_timeout=max(1, idle_ms), keep_alive=idle_ms > 0
             ),
             log_level=LogLevels(opts["log_level"]),
+            log_dictconfig=_LOGGING,
+            websockets=False,  # WSGI has none; granian would log that it ignores them
             log_access=False,  # flaskd's middleware logs requests when access_log is on
             # granian waits forever when this is 0 or None.
             workers_kill_timeout=max(opts["graceful_timeout"], 0.001),

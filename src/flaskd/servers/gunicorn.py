@@ -44,6 +44,7 @@ from typing import Any, ClassVar
 from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
 from gunicorn.errors import HaltServer
+from gunicorn.glogging import Logger
 
 from .._errors import StartupError
 from .base import Server, describe_all
@@ -54,6 +55,20 @@ log = logging.getLogger("flaskd")
 WORKER_BOOT_ERROR = 3
 #: A failure message longer than this is cut, so that one pipe write stays atomic.
 _MAX_MESSAGE = 3000
+
+
+class _Log(Logger):  # type: ignore[misc]
+    """gunicorn's log lines through flaskd's logging, in the format of every backend.
+
+    gunicorn gives ``gunicorn.error`` a handler of its own, with its own format;
+    here the logger keeps no handler and passes its records on to flaskd's.
+    """
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for handler in list(self.error_log.handlers):
+            self.error_log.removeHandler(handler)
+        self.error_log.propagate = True
 
 
 class GunicornServer(Server):
@@ -126,6 +141,7 @@ class GunicornServer(Server):
             "accesslog": None,  # flaskd's middleware logs requests
             "errorlog": "-",
             "loglevel": o["log_level"],
+            "logger_class": _Log,
             "control_socket_disable": True,
             "pidfile": None,
             "daemon": False,
