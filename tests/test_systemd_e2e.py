@@ -13,6 +13,7 @@ cannot boot fails the tests: it never skips them.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -28,6 +29,7 @@ import pytest
 import requests
 
 from conftest import ROOT, InFlight, free_port
+from flaskd._systemd_unit import _read_env_file
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="systemd-nspawn needs root"),
@@ -254,6 +256,36 @@ def test_access_log_reaches_the_journal(machine: Machine, notes: str) -> None:
         ),
         "the access log line in the journal",
     )
+
+
+def test_env_file_is_read_as_systemd_reads_it(machine: Machine, tmp_path: Path) -> None:
+    """Every form of line flaskd accepts in an env file gives the values systemd gives the
+    service (blanks, both quotes, quotes and # inside a value, = in it, empty values)."""
+    lines = [
+        "; a comment",
+        "  # an indented one, ending in an escaped blank \\ ",
+        "T_PLAIN=plain",
+        "T_SPACED = two  words  ",
+        "\tT_TABS\t=\tx\t",
+        "T_SINGLE='a \\ \"b\" $c'",
+        'T_DOUBLE="it\'s $HOME"',
+        'T_INSIDE=it\'s "x" # not a comment',
+        "T_EMPTY=",
+        "T_QUOTED_EMPTY=''",
+        "T_EQUALS==a=b",
+        "T_UTF8=café",
+        "T_PADDED=  'x'  ",
+    ]
+    text = "\n".join(lines) + "\n"
+    env_file = tmp_path / "forms.env"
+    env_file.write_text(text, encoding="utf-8")
+    machine.run("sh", "-c", 'printf %s "$0" > /etc/forms.env', text)
+    out = machine.run(
+        "systemd-run", "--wait", "--pipe", "--quiet", "-p", "EnvironmentFile=/etc/forms.env",
+        "python3", "-c", "import json, os; print(json.dumps(dict(os.environ)))",
+    )  # fmt: skip
+    seen = json.loads(out.splitlines()[-1])
+    assert {k: v for k, v in seen.items() if k.startswith("T_")} == _read_env_file(str(env_file))
 
 
 def _free_low_port() -> int:

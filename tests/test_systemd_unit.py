@@ -385,6 +385,56 @@ def test_env_file_settings_reach_the_socket_unit(world_python: str, tmp_path: Pa
     assert "ListenStream=127.0.0.1:8123" in lines
 
 
+def test_env_file_is_read_as_systemd_reads_it(world_python: str, tmp_path: Path) -> None:
+    """Blanks around = and the value, single quotes, CRLF line ends and ; comments are read as
+    systemd 252 reads them."""
+    env_file = tmp_path / "notes.env"
+    # A comment ending in "\\ " does not continue: the backslash escapes the blank.
+    env_file.write_bytes(
+        b"; serving\r\n  FLASKD_HOST = '127.0.0.2' \r\n# done \\ \r\nFLASKD_PORT=8124\r\n"
+    )
+    lines = settings(unit("notes.py", "--socket", "--env-file", str(env_file), python=world_python))
+    assert "ListenStream=127.0.0.2:8124" in lines
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        # systemd ignores these (and logs "Ignoring invalid environment assignment").
+        ("export NOTES_TITLE=Team", ["export line", "write NOTES_TITLE=..."]),
+        ("NOTES-TITLE=Team", ["before = is no variable name", "not a digit first"]),
+        ("NOTES_TITLE", ["without ="]),
+        # systemd reads these otherwise than they look.
+        ('NOTES_TITLE="Team" "notes"', ["NOTES_TITLE:", "joins quoted parts"]),
+        ("NOTES_TITLE='Team'notes", ["NOTES_TITLE:", "KEY='value'"]),
+        ("NOTES_TITLE=Team\\ notes", ["NOTES_TITLE:", "drops backslashes"]),
+        ('NOTES_TITLE="Team \\"notes\\""', ["NOTES_TITLE:", "inside single quotes"]),
+        ('NOTES_TITLE="Team', ["NOTES_TITLE:", "on one line"]),
+        ("NOTES_TITLE=Team\\", ["NOTES_TITLE:", "continues lines"]),
+        ("# the title: \\", ["comment", "remove the backslash"]),
+    ],
+)
+def test_env_file_line_systemd_reads_otherwise_is_refused(
+    line: str, words: list[str], world_python: str, tmp_path: Path
+) -> None:
+    """A line systemd would ignore or read otherwise than it looks is one line naming file:line,
+    without the value (it may be a secret)."""
+    env_file = tmp_path / "notes.env"
+    env_file.write_text(f"NOTES_MAX_LENGTH=100\n{line}\nNOTES_DB=notes.sqlite\n")
+    result = generate("notes.py", "--env-file", str(env_file), python=world_python)
+    assert_one_line_error(result, f"--env-file {env_file}:2: ", *words)
+    assert "Team" not in result.stderr
+
+
+def test_env_file_not_utf8_is_refused(world_python: str, tmp_path: Path) -> None:
+    """An env file that is not UTF-8, which systemd fails to load (the service would not
+    start), is refused."""
+    env_file = tmp_path / "notes.env"
+    env_file.write_bytes(b"NOTES_TITLE=Caf\xe9\n")
+    result = generate("notes.py", "--env-file", str(env_file), python=world_python)
+    assert_one_line_error(result, f"--env-file '{env_file}'", "not UTF-8")
+
+
 def test_output_writes_the_files(world_python: str, tmp_path: Path) -> None:
     """--output DIR writes NAME.service and NAME.socket there."""
     result = generate(
@@ -524,6 +574,38 @@ def test_unreadable_app_is_refused_for_a_dynamic_user(world_python: str, private
         assert f"WorkingDirectory={private_app}/app" in settings(ok.stdout)
 
 
+def test_config_file_named_in_the_env_file_is_checked(
+    world_python: str, private_app: Path, tmp_path: Path
+) -> None:
+    """A config file named by NOTES_CONFIG in the env file must be readable like --config's."""
+    config = private_app / "notes.toml"
+    config.write_text('title = "Team notes"\n')
+    env_file = tmp_path / "notes.env"
+    env_file.write_text(f"NOTES_CONFIG={config}\n")
+    result = generate("notes.py", "--env-file", str(env_file), python=world_python)
+    assert_one_line_error(result, f"cannot enter {private_app} (mode 0700")
+
+
+def test_backend_the_service_cannot_read_is_refused(
+    world_python: str, private_app: Path, apps: Path
+) -> None:
+    """The chosen backend's package must be readable: granian found through a .pth in a
+    directory a dynamic user cannot enter is refused."""
+    venv = apps / f"pth-venv-{secrets.token_hex(4)}"
+    _setup(str(DEBIAN_PYTHON), "-m", "venv", "--without-pip", str(venv))
+    world = Path(world_python).parent.parent
+    (site,) = venv.glob("lib/python3*/site-packages")
+    (world_site,) = world.glob("lib/python3*/site-packages")
+    # Read in name order: granian is found in the private directory first.
+    (site / "a-private.pth").write_text(f"{private_app}\n")
+    (site / "b-world.pth").write_text(f"{world_site}\n")
+    (private_app / "granian").symlink_to(world_site / "granian")
+    python = str(venv / "bin" / "python")
+    assert generate("notes.py", "--state", "db", python=python).returncode == 0
+    result = generate("notes.py", "--state", "db", "--server", "granian", python=python)
+    assert_one_line_error(result, f"cannot enter {private_app} (mode 0700")
+
+
 def test_app_under_tmp_is_refused(world_python: str) -> None:
     """An app in /tmp would be hidden by PrivateTmp=: refused, saying where to move it."""
     # In /tmp itself, not pytest's temporary directory, which $TMPDIR may put elsewhere.
@@ -601,6 +683,57 @@ def test_paths_with_spaces_verify(world_python: str, tmp_path: Path) -> None:
     assert f"EnvironmentFile={env_file}\n" in text
     result = run([str(ANALYZE), "verify", str(out / "notes.service")])
     assert (result.returncode, result.stdout + result.stderr) == (0, "")
+
+
+@pytest.fixture
+def accounts() -> Iterator[dict[str, str]]:
+    """A system user with a group of its own and a supplementary one, and another group."""
+    tag = secrets.token_hex(3)
+    names = {"user": f"fdu{tag}", "supplementary": f"fds{tag}", "group": f"fdg{tag}"}
+    made: list[list[str]] = []
+    try:
+        for command, undo in (
+            (["groupadd", names["supplementary"]], ["groupdel", names["supplementary"]]),
+            (["groupadd", names["group"]], ["groupdel", names["group"]]),
+            (
+                ["useradd", "--system", "--no-create-home", "--user-group",
+                 "--groups", names["supplementary"], names["user"]],
+                ["userdel", names["user"]],
+            ),
+        ):  # fmt: skip
+            subprocess.run(command, check=True, capture_output=True)
+            made.append(undo)
+        yield names
+    finally:
+        for undo in reversed(made):
+            subprocess.run(undo, check=True, capture_output=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to create users and groups")
+def test_group_keeps_the_users_supplementary_groups(
+    world_python: str, apps: Path, accounts: dict[str, str]
+) -> None:
+    """With --service-user and --group the service has the groups /etc/group lists the user in
+    (systemd's initgroups), but not the user's own group: the check grants what systemd does."""
+    user, group = accounts["user"], accounts["group"]
+    app = apps / f"group-app-{secrets.token_hex(4)}"
+    app.mkdir()
+    app.chmod(0o750)
+    shutil.copy(EXAMPLE / "notes.py", app)
+    (app / "notes.py").chmod(0o640)
+    args = ["--service-user", user, "--group", group, "--state", "db"]
+    try:
+        for file in (app, app / "notes.py"):
+            shutil.chown(file, "root", accounts["supplementary"])
+        ok = generate(str(app / "notes.py"), *args, python=world_python)
+        assert ok.returncode == 0, ok.stderr
+        assert f"Group={group}" in settings(ok.stdout)
+        for file in (app, app / "notes.py"):
+            shutil.chown(file, "root", user)  # the user's own group, which Group= replaces
+        refused = generate(str(app / "notes.py"), *args, python=world_python)
+        assert_one_line_error(refused, f"user {user}, who cannot read {app} (mode 0750")
+    finally:
+        shutil.rmtree(app)
 
 
 def test_state_that_the_env_file_would_override_is_refused(

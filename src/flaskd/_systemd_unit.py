@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import grp
+import importlib
 import ipaddress
 import math
 import os
@@ -27,7 +28,7 @@ import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import flask
 
@@ -38,6 +39,9 @@ from ._settings import SETTINGS
 from ._sockets import Address, addresses
 from ._target import load_target
 from .servers import load_server
+
+if TYPE_CHECKING:
+    from .servers.base import Server
 
 #: Seconds systemd waits after ``--graceful-timeout`` before it kills what is left.
 STOP_MARGIN = 15
@@ -50,6 +54,15 @@ TMPS = ("/tmp", "/var/tmp")
 DATA_SUFFIXES = (".sqlite", ".sqlite3", ".db", ".json", ".csv", ".log")
 _NAME = re.compile(r"[A-Za-z0-9:_.\\-]+")
 _PLAIN_ARG = re.compile(r"[A-Za-z0-9_@%+=:,./-]+")
+#: An ``EnvironmentFile=`` line as flaskd accepts it: a name systemd takes, and a value it
+#: takes as written: one quoted string, or none in front; backslashes only in single quotes.
+_BLANKS = " \t"
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_ENV_VALUE = re.compile(r"'[^']*'|\"[^\"\\]*\"|(?:[^'\"\\][^\\]*)?")
+_ENV_ACCEPTED = (
+    "write KEY=value, KEY='value' or KEY=\"value\" on one line, KEY of letters, digits and _"
+    " (not a digit first), a backslash only inside single quotes"
+)
 
 R, X = 4, 1  # permission bits, as in the "other" triplet of a mode
 
@@ -136,8 +149,8 @@ def make_units(
     service = load_target(target)
     creds = [_credential(text, service) for text in credentials]
     resolved = _resolve(service, env, flags, config, creds)
-    server = resolved.serve["server"].value
-    load_server(server)  # a backend that is not installed here fails now, not at start
+    # A backend that is not installed here fails now, not at start.
+    backend = load_server(resolved.serve["server"].value)
     places = addresses(
         resolved.serve["bind"].value,
         resolved.serve["host"].value,
@@ -147,7 +160,7 @@ def make_units(
     _check_places(places, name, socket, user_scope, private_network)
 
     identity = _identity(user_scope, service_user, group)
-    needed = _needed_paths(sys.executable, workdir, service, config)
+    needed = _needed_paths(sys.executable, workdir, service, resolved.config_file, backend)
     for where in TMPS:
         for p in needed:
             if _under(p, where):
@@ -230,23 +243,54 @@ def _check_name(name: str) -> str:
 
 
 def _read_env_file(path: str) -> dict[str, str]:
-    """Read an ``EnvironmentFile=``: ``KEY=VALUE`` lines, ``#`` comments, optional quotes."""
+    """Read an ``EnvironmentFile=`` as systemd will, refusing a line it would read otherwise
+    than it looks (such as ``export KEY=VALUE``, which systemd ignores)."""
     try:
-        text = Path(path).read_text()
+        text = Path(path).read_text(encoding="utf-8")
     except OSError as e:
         raise ConfigError(f"--env-file {path!r}: cannot read it: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(
+            f"--env-file {path!r}: not UTF-8, so systemd would not start the service;"
+            " save it as UTF-8"
+        ) from None
     env = {}
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith(("#", ";")):
+    # systemd ends a line at \r too.
+    for number, line in enumerate(re.split(r"\r\n?|\n", text), 1):
+        where = f"--env-file {path}:{number}"
+        stripped = line.strip(_BLANKS)
+        if not stripped:
             continue
-        key, sep, value = line.removeprefix("export ").partition("=")
+        if stripped.startswith(("#", ";")):
+            if line.endswith("\\"):
+                raise ConfigError(
+                    f"{where}: systemd continues a comment that ends in a backslash onto the"
+                    " next line; remove the backslash"
+                )
+            continue
+        key, sep, value = stripped.partition("=")
+        key = key.rstrip(_BLANKS)
+        if key.startswith(("export ", "export\t")):
+            name = key.removeprefix("export").lstrip(_BLANKS)
+            raise ConfigError(
+                f"{where}: systemd ignores an export line (the file is not a shell script);"
+                f" write {name}=..."
+            )
         if not sep:
-            raise ConfigError(f"--env-file {path!r}: line {line!r} is not KEY=VALUE")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        env[key.strip()] = value
+            raise ConfigError(f"{where}: systemd ignores a line without =; {_ENV_ACCEPTED}")
+        if not _ENV_NAME.fullmatch(key):
+            # Not quoted: a line that is no assignment may be a secret.
+            raise ConfigError(
+                f"{where}: systemd ignores this line, the text before = is no variable name;"
+                f" {_ENV_ACCEPTED}"
+            )
+        value = value.strip(_BLANKS)
+        if not _ENV_VALUE.fullmatch(value):
+            raise ConfigError(
+                f"{where}: {key}: systemd reads quotes and backslashes its own way (it joins"
+                f" quoted parts, drops backslashes, continues lines); {_ENV_ACCEPTED}"
+            )
+        env[key] = value[1:-1] if value.startswith(("'", '"')) else value
     return env
 
 
@@ -315,14 +359,16 @@ def _identity(user_scope: bool, service_user: str | None, group: str | None) -> 
             os.getuid(),
             frozenset([os.getgid(), *os.getgroups()]),
         )
-    gids: set[int] = set()
+    gid = None
     if group is not None:
         try:
-            gids.add(grp.getgrnam(group).gr_gid)
+            gid = grp.getgrnam(group).gr_gid
         except KeyError:
             raise ConfigError(f"--group {group!r}: no such group on this machine") from None
     if service_user is None:
-        return _Identity("a dynamic user (DynamicUser=yes)", None, frozenset(gids))
+        # Its groups: Group=, or else a group of its own, which owns nothing here.
+        gids = frozenset() if gid is None else frozenset([gid])
+        return _Identity("a dynamic user (DynamicUser=yes)", None, gids)
     try:
         entry = pwd.getpwnam(service_user)
     except KeyError:
@@ -330,16 +376,25 @@ def _identity(user_scope: bool, service_user: str | None, group: str | None) -> 
             f"--service-user {service_user!r}: no such user on this machine; create it"
             " (adduser --system) or leave --service-user out for a dynamic user"
         ) from None
-    if group is None:
-        gids.update(os.getgrouplist(service_user, entry.pw_gid))
-    return _Identity(f"user {service_user}", entry.pw_uid, frozenset(gids))
+    gid = entry.pw_gid if gid is None else gid
+    # systemd calls initgroups(User=, Group= or else the user's group): that group and those
+    # /etc/group lists the user in (so not the user's own group when Group= is another),
+    # and for group 0 none but it.
+    groups = [gid] if gid == 0 else os.getgrouplist(service_user, gid)
+    return _Identity(f"user {service_user}", entry.pw_uid, frozenset(groups))
 
 
-def _needed_paths(python: str, workdir: str, service: Service, config: str | None) -> list[str]:
-    """Paths the service must reach: interpreter, its venv, stdlib, flaskd, Flask, the app."""
+def _needed_paths(
+    python: str, workdir: str, service: Service, config: str | None, backend: type[Server]
+) -> list[str]:
+    """Paths the service must reach: interpreter, its venv, stdlib, flaskd, Flask, the
+    backend's server, the app and its config file (from --config or the env file)."""
     paths = [python, workdir, os.path.dirname(os.__file__)]
     paths += [os.path.dirname(os.path.dirname(__file__)), os.path.dirname(__file__)]
     paths.append(os.path.dirname(flask.__file__))
+    server_file = importlib.import_module(backend.package).__file__
+    if server_file:
+        paths.append(os.path.dirname(server_file))
     cfg = Path(python).parent.parent / "pyvenv.cfg"
     if cfg.is_file():
         paths.append(str(cfg))
@@ -347,7 +402,7 @@ def _needed_paths(python: str, workdir: str, service: Service, config: str | Non
     if module is not None and getattr(module, "__file__", None):
         paths.append(str(module.__file__))
     if config:
-        paths.append(config)
+        paths.append(os.path.join(workdir, config))  # a relative one is read from there
     # The kernel walks the real paths: check those too (a pyenv venv's python is a symlink).
     return list(dict.fromkeys([*paths, *(os.path.realpath(p) for p in paths)]))
 
@@ -579,25 +634,7 @@ def _service_unit(
         if group is not None:
             identity.append((_setting("Group", group), ""))
         unit += _lines(identity)
-    unit += _lines(_hardening(protect_home, user_scope))
-    if memory_deny_write_execute:
-        unit += _lines(
-            [
-                (
-                    "MemoryDenyWriteExecute=yes",
-                    "No memory both writable and executable (breaks JITs, ctypes callbacks).",
-                )
-            ]
-        )
-    if private_network:
-        unit += _lines(
-            [
-                (
-                    "PrivateNetwork=yes",
-                    "No network but loopback: serves on systemd's socket, connects to nothing.",
-                )
-            ]
-        )
+    unit += _lines(_hardening(protect_home, user_scope, memory_deny_write_execute, private_network))
     unit += [
         "",
         "[Install]",
@@ -607,7 +644,10 @@ def _service_unit(
     return "\n".join(unit)
 
 
-def _hardening(protect_home: str, user_scope: bool) -> list[tuple[str, str]]:
+def _hardening(
+    protect_home: str, user_scope: bool, memory_deny_write_execute: bool, private_network: bool
+) -> list[tuple[str, str]]:
+    """The hardening settings, each with why, the two that break some apps only if asked for."""
     if user_scope:
         home_why = "Home directories are read-only, but for the state directory."
     elif protect_home == "yes":
@@ -651,6 +691,20 @@ def _hardening(protect_home: str, user_scope: bool) -> list[tuple[str, str]]:
         ("SystemCallErrorNumber=EPERM", ""),
         ("UMask=0077", "Files it creates are private to it."),
     ]
+    if memory_deny_write_execute:
+        lines.append(
+            (
+                "MemoryDenyWriteExecute=yes",
+                "No memory both writable and executable (breaks JITs, ctypes callbacks).",
+            )
+        )
+    if private_network:
+        lines.append(
+            (
+                "PrivateNetwork=yes",
+                "No network but loopback: serves on systemd's socket, connects to nothing.",
+            )
+        )
     return lines
 
 

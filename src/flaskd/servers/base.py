@@ -35,6 +35,7 @@ class Server:
     """
 
     name = "?"
+    package = "?"  # the package that serves, which the process must be able to read
     unsupported: ClassVar[dict[str, str]] = {}
 
     def __init__(self, service: Service, resolved: Resolved) -> None:

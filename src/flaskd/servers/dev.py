@@ -25,6 +25,7 @@ class DevServer(Server):
     """
 
     name = "dev"
+    package = "werkzeug"
     unsupported: ClassVar[dict[str, str]] = {
         "bind": "it listens on --host and --port only",
         "workers": "it serves from one process",

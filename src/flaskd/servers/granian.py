@@ -171,6 +171,7 @@ class GranianServer(Server):
     """Serve with granian: worker processes, one address, hooks in each worker."""
 
     name = "granian"
+    package = "granian"
     unsupported: ClassVar[dict[str, str]] = {}
 
     def run(self) -> None:

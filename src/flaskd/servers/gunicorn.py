@@ -75,6 +75,7 @@ class GunicornServer(Server):
     """Serve with gunicorn's gthread workers, starting the service in each worker."""
 
     name = "gunicorn"
+    package = "gunicorn"
     unsupported: ClassVar[dict[str, str]] = {}
 
     def run(self) -> None:

@@ -63,6 +63,7 @@ class WaitressServer(Server):
     """Serve with waitress, stopping gracefully on SIGTERM and SIGINT."""
 
     name = "waitress"
+    package = "waitress"
     unsupported: ClassVar[dict[str, str]] = {
         "workers": "it serves from one process; use --threads, or --server gunicorn"
     }
