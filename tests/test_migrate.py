@@ -12,13 +12,17 @@ from pathlib import Path
 
 import pytest
 import requests
+from click.testing import CliRunner
 
 from conftest import BIN, FLASKD, PY, free_port, run
 
 pytest.importorskip("libcst")
 
+import libcst as cst
+
 from flaskd._service import prefix_for
-from flaskd.migrate import RULES
+from flaskd.migrate import RULES, first_request
+from flaskd.migrate._edit import Context
 from flaskd.migrate.command import migrate as migrate_command
 from flaskd.migrate.engine import migrate_source
 
@@ -281,6 +285,36 @@ def test_invalid_python_is_reported_and_others_still_processed(tmp_path: Path) -
     assert f"failed: {tmp_path / 'broken.py'}:2: not valid Python" in result.stderr
     assert script.read_text() == (CASES / "before_first_request" / "expected.py").read_text()
     assert "1 converted, 0 unchanged, 0 declined, 1 failed" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("added", "reason"),
+    [
+        ("return\n", "its output does not compile: SyntaxError: 'return' outside function"),
+        ("runs = 1\n", "a second run would change its output"),
+    ],
+    ids=["does-not-compile", "not-final"],
+)
+def test_output_that_is_not_final_is_never_written(
+    added: str, reason: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Output that does not compile, or that a second run would change, fails and is not
+    written. A monkeypatched rule stands in for a buggy one: no correct rule can be made to
+    misbehave."""
+    real = first_request.apply
+
+    def buggy(module: cst.Module, context: Context) -> cst.Module:
+        module = real(module, context)
+        return module.with_changes(body=[*module.body, cst.parse_statement(added)])
+
+    monkeypatch.setattr(first_request, "apply", buggy)
+    script = install("before_first_request", "input", tmp_path)
+    before = script.read_bytes()
+    result = CliRunner().invoke(migrate_command, ["--write", str(script)])
+    assert result.exit_code == 2, result.output
+    assert script.read_bytes() == before
+    assert f"failed: {script}: flaskd migrate failed ({reason}" in result.stderr
+    assert "0 converted, 0 unchanged, 0 declined, 1 failed" in result.stderr
 
 
 def test_write_is_atomic_and_keeps_the_mode(tmp_path: Path) -> None:

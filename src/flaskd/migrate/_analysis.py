@@ -1,6 +1,6 @@
 """What a script looks like: its app, its parser, its main path, its server call.
 
-Every rule reads the same `Facts`, computed afresh on the module it is given,
+Every rule reads the same `Facts`, computed (once) for the module it is given,
 so each rule sees the work of the rules before it. Whatever cannot be mapped
 safely raises `Declined`, naming the node at fault.
 """
@@ -8,6 +8,7 @@ safely raises `Declined`, naming the node at fault.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 from typing import Literal
 
@@ -225,8 +226,14 @@ class Read:
     whole: bool = False
 
 
+@functools.lru_cache(maxsize=1)
 def analyze(module: cst.Module) -> Facts:
-    """Read the facts every rule needs; raise `Declined` for what cannot be mapped."""
+    """Read the facts every rule needs; raise `Declined` for what cannot be mapped.
+
+    Cached for the last module: rules and edits ask again about the module they were given,
+    and a module never changes (an edit makes a new one; nodes hash by identity). The `Facts`
+    are shared: never change them.
+    """
     imports = Imports(module)
     facts = Facts(module, imports, flask=imports.imports_module("flask"))
     if not facts.flask:
@@ -241,8 +248,8 @@ def analyze(module: cst.Module) -> Facts:
     if facts.click is not None:
         return facts  # the rest is read once the click rule made it argparse
     _find_parser(facts)
+    _check_other_servers(facts)
     if facts.parser is None:
-        _check_other_servers(facts, None)
         _decline_other_parsing(facts)
     _find_run(facts)
     _find_init(facts)
@@ -731,8 +738,8 @@ def _check_parser_uses(facts: Facts, parser: Parser) -> None:
         known.add(id(parser.handoff))
     if parser.helper is not None and isinstance(parser.helper.body, cst.IndentedBlock):
         known |= {id(s) for s in parser.helper.body.body}
-    for stmt in _all_statements(facts.module):
-        if id(stmt) in known:
+    for stmt in walk(facts.module, leaves=cst.SimpleStatementLine):
+        if not isinstance(stmt, cst.SimpleStatementLine) or id(stmt) in known:
             continue
         for name in read_names(stmt):
             if name.value in parser.aliases:
@@ -762,29 +769,7 @@ def _shadowing_scopes(facts: Facts, stmt: cst.CSTNode) -> set[str]:
 
 
 def _contains(tree: cst.CSTNode, node: cst.CSTNode) -> bool:
-    found = False
-
-    class Find(cst.CSTVisitor):
-        def on_visit(self, n: cst.CSTNode) -> bool:
-            nonlocal found
-            if n is node:
-                found = True
-            return not found
-
-    tree.visit(Find())
-    return found
-
-
-def _all_statements(module: cst.Module) -> list[cst.SimpleStatementLine]:
-    out: list[cst.SimpleStatementLine] = []
-
-    class Collect(cst.CSTVisitor):
-        def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
-            out.append(node)
-            return False
-
-    module.visit(Collect())
-    return out
+    return any(n is node for n in walk(tree))
 
 
 def _decline_other_parsing(facts: Facts) -> None:
@@ -821,7 +806,6 @@ def _find_run(facts: Facts) -> None:
         and c.func.attr.value == "run"
     ]
     if not runs:
-        _check_other_servers(facts, None)
         return
     if len(runs) > 1:
         raise Declined(
@@ -842,7 +826,6 @@ def _find_run(facts: Facts) -> None:
         None,
     )
     if stmt is None:
-        _check_other_servers(facts, None)
         for s in body:
             if _contains(s, call):
                 if isinstance(s, cst.For | cst.While):
@@ -854,16 +837,14 @@ def _find_run(facts: Facts) -> None:
         facts.shutdown = body[body.index(stmt) + 1 :]
         for after in facts.shutdown:
             _check_movable(facts, after)
-    _check_other_servers(facts, stmt)
     _read_run_args(facts)
 
 
-def _check_other_servers(facts: Facts, run: cst.BaseStatement | None) -> None:
+def _check_other_servers(facts: Facts) -> None:
+    """Decline another server on the main path: ``waitress.serve(app)``, ``make_server``..."""
     if facts.main is None or facts.main.kind == "module":
         return
     for stmt in facts.main.body:
-        if stmt is run:
-            continue
         for call in calls(stmt):
             name = dotted(call.func) or ""
             last = name.rpartition(".")[2]

@@ -1,15 +1,15 @@
-"""Edits several rules share: declaring the service, inserting statements, TODO comments."""
+"""Edits several rules share: declaring the service, adding hooks, swapping imports, TODOs."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import Any, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast
 
 import libcst as cst
 
 from ._analysis import Declined, Facts, Main, analyze
-from ._names import bound_names, dotted
+from ._names import Imports, bound_names, dotted
 
 #: A module-level statement, as libcst types a module's body.
 Statement = cst.SimpleStatementLine | cst.BaseCompoundStatement
@@ -96,6 +96,70 @@ def _is_string(small: cst.BaseSmallStatement) -> bool:
     )
 
 
+def swap_import(module: cst.Module, old: str, new: str) -> cst.Module:
+    """Import module ``new`` right above the first import of ``old`` (unless it is imported
+    already), and remove the imports of ``old`` that nothing uses any more."""
+    # Imported here: libcst.codemod takes longer to import than most files take to convert.
+    from libcst.codemod import CodemodContext
+    from libcst.codemod.visitors import RemoveImportsVisitor
+
+    class RemoveModuleImports(RemoveImportsVisitor):
+        """Only module-level imports: one in a function is outside what the rules rewrite."""
+
+        def visit_IndentedBlock(self, node: cst.IndentedBlock) -> bool:
+            return False
+
+        def visit_SimpleStatementSuite(self, node: cst.SimpleStatementSuite) -> bool:
+            return False
+
+    found = [
+        (i, item)
+        for i, stmt in enumerate(module.body)
+        if isinstance(stmt, cst.SimpleStatementLine)
+        for small in stmt.body
+        for item in _imported_from(small, old)
+    ]
+    context = CodemodContext()
+    for _, item in found:
+        RemoveImportsVisitor.remove_unused_import(context, *item)
+    body = list(module.body)
+    if Imports(module).names.get(new) != new:
+        first = found[0][0]  # the analysis found ``old`` through a module-level import
+        line = cst.parse_statement(f"import {new}\n")
+        body[first : first + 1] = [
+            line.with_changes(leading_lines=body[first].leading_lines),
+            body[first].with_changes(leading_lines=[]),
+        ]
+    return RemoveModuleImports(context).transform_module(module.with_changes(body=body))
+
+
+def _imported_from(
+    small: cst.BaseSmallStatement, module: str
+) -> list[tuple[str, str | None, str | None]]:
+    """``(module, name, alias)`` for each name ``small`` imports from ``module`` or one of its
+    submodules (name None: the module itself), as `RemoveImportsVisitor` takes them."""
+
+    def within(name: str) -> bool:
+        return name == module or name.startswith(module + ".")
+
+    if isinstance(small, cst.Import):
+        return [
+            (a.evaluated_name, None, a.evaluated_alias)
+            for a in small.names
+            if within(a.evaluated_name)
+        ]
+    if (
+        isinstance(small, cst.ImportFrom)
+        and not small.relative
+        and small.module is not None
+        and within(dotted(small.module) or "")
+        and not isinstance(small.names, cst.ImportStar)
+    ):
+        base = dotted(small.module) or ""
+        return [(base, a.evaluated_name, a.evaluated_alias) for a in small.names]
+    return []
+
+
 def after_service(facts: Facts) -> int:
     """Index after the service declaration and its ``create_app`` line."""
     assert facts.service_stmt is not None
@@ -144,6 +208,61 @@ def reflow_service(module: cst.Module, width: int = 100) -> cst.Module:
     new = cst.parse_statement(text).with_changes(leading_lines=stmt.leading_lines)
     body = [new if s is stmt else s for s in module.body]
     return module.with_changes(body=body)
+
+
+def add_hook(
+    facts: Facts,
+    event: Literal["on_startup", "on_shutdown"],
+    code: Sequence[cst.BaseStatement],
+    *,
+    names: Sequence[str],
+    doc: str,
+    globals_: Sequence[str] = (),
+    placeholders: Sequence[str] = (),
+) -> cst.Module:
+    """Move ``code`` off the main path into a new ``@service.<event>`` hook taking the app.
+
+    The hook gets the first free name of ``names``, the docstring ``doc`` and a ``global``
+    statement for ``globals_``. It is declared right after the service (a shutdown hook after
+    the start-up hook), below a ``name = None`` line for each of ``placeholders``.
+    """
+    assert facts.main is not None
+    assert facts.app is not None
+    assert facts.service is not None
+    service = facts.service
+    name = free_name(bound_names(facts.module.body), names)
+    hook = cst.parse_statement(f"@{service}.{event}\ndef {name}({facts.app}):\n    {doc}\n")
+    assert isinstance(hook, cst.FunctionDef)
+    assert isinstance(hook.body, cst.IndentedBlock)
+    head: list[cst.BaseStatement] = [hook.body.body[0]]
+    if globals_:
+        head.append(cst.parse_statement(f"global {', '.join(globals_)}\n"))
+    body = [*head, blank(code[0], 0), *code[1:]]
+    hook = blank(hook.with_changes(body=hook.body.with_changes(body=body)), 2)
+    new: list[Statement] = [cst.parse_statement(f"{p} = None\n") for p in placeholders]
+    if new:
+        new[0] = blank(new[0], 1)
+    new.append(hook)
+
+    module = facts.module.visit(MainPathEditor(facts.main, {id(s) for s in code}))
+    statements = list(module.body)
+    at = after_service(analyze(module))
+    if event == "on_shutdown":
+        while at < len(statements) and _is_startup_hook(statements[at], service):
+            at += 1  # after the start-up hook, which it usually mirrors
+    if at < len(statements) and len(statements[at].leading_lines) < 2:
+        statements[at] = blank(statements[at], 2)
+    statements[at:at] = new
+    return module.with_changes(body=statements)
+
+
+def _is_startup_hook(stmt: cst.BaseStatement, service: str) -> bool:
+    if isinstance(stmt, cst.SimpleStatementLine):  # a ``name = None`` placeholder
+        return all(isinstance(s, cst.Assign) and dotted(s.value) == "None" for s in stmt.body)
+    return isinstance(stmt, cst.FunctionDef) and any(
+        cst.Module([]).code_for_node(d.decorator) == f"{service}.on_startup"
+        for d in stmt.decorators
+    )
 
 
 def with_todo(stmt: S, text: str) -> S:

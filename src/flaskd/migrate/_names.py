@@ -11,8 +11,11 @@ import libcst as cst
 BUILTINS = frozenset(dir(builtins))
 
 
-def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """``node`` and all its descendants, in source order, read-only.
+def walk(
+    node: cst.CSTNode, leaves: type[cst.CSTNode] | tuple[type[cst.CSTNode], ...] = ()
+) -> Iterator[cst.CSTNode]:
+    """``node`` and all its descendants, in source order, read-only; nodes of the types in
+    ``leaves`` are yielded but not looked into.
 
     Several times faster than a `libcst.CSTVisitor`, which rebuilds every node it passes.
     """
@@ -20,6 +23,8 @@ def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     while stack:
         current = stack.pop()
         yield current
+        if isinstance(current, leaves):
+            continue
         children: list[cst.CSTNode] = []
         for field in dataclasses.fields(current):
             value = getattr(current, field.name)
@@ -244,21 +249,3 @@ def read_names(node: cst.CSTNode, *, at_import: bool = False) -> list[cst.Name]:
     visitor = _Reads(skip_bodies=at_import)
     node.visit(visitor)
     return visitor.nodes
-
-
-def used_names(module: cst.Module) -> set[str]:
-    """Every name the module's code (not its imports) uses."""
-    used: set[str] = set()
-
-    class Names(cst.CSTVisitor):
-        def visit_Name(self, node: cst.Name) -> None:
-            used.add(node.value)
-
-        def visit_Import(self, node: cst.Import) -> bool:
-            return False
-
-        def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
-            return False
-
-    module.visit(Names())
-    return used

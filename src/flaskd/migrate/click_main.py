@@ -14,8 +14,8 @@ from __future__ import annotations
 import libcst as cst
 
 from ._analysis import Declined, analyze
-from ._edit import Context, free_name
-from ._names import Imports, bound_names, dotted, local_names, string_value, used_names
+from ._edit import Context, free_name, swap_import
+from ._names import Imports, bound_names, dotted, local_names, string_value
 
 ID = "click"
 TYPES = {
@@ -78,7 +78,7 @@ def apply(module: cst.Module, context: Context) -> cst.Module:
         leading_lines=[*function.leading_lines, *decorators[0].leading_lines]
     )
     module = module.with_changes(body=[new_function if s is function else s for s in module.body])
-    return _fix_imports(module)
+    return swap_import(module, "click", "argparse")
 
 
 def _argument(imports: Imports, decorator: cst.Decorator, parser: str) -> tuple[str, str]:
@@ -251,30 +251,3 @@ class _ParamsToNamespace(cst.CSTTransformer):
         if original_node.value in self.names and original_node.value not in hidden:
             return cst.Attribute(cst.Name(self.namespace), cst.Name(original_node.value))
         return updated_node
-
-
-def _fix_imports(module: cst.Module) -> cst.Module:
-    """Import argparse (after the click import); drop ``import click`` if nothing uses it."""
-    imports = Imports(module)
-    used = "click" in used_names(module)
-    body: list[cst.BaseStatement] = []
-    for stmt in module.body:
-        is_click = (
-            isinstance(stmt, cst.SimpleStatementLine)
-            and len(stmt.body) == 1
-            and isinstance(stmt.body[0], cst.Import)
-            and [dotted(a.name) for a in stmt.body[0].names] == ["click"]
-        )
-        if is_click and "argparse" not in imports.names:
-            body.append(
-                cst.parse_statement("import argparse\n").with_changes(
-                    leading_lines=stmt.leading_lines
-                )
-            )
-            if used:
-                body.append(stmt.with_changes(leading_lines=[]))
-            continue
-        if is_click and not used:
-            continue
-        body.append(stmt)
-    return module.with_changes(body=body)

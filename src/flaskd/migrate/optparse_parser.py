@@ -12,8 +12,8 @@ from __future__ import annotations
 import libcst as cst
 
 from ._analysis import Declined, Parser, analyze
-from ._edit import Context
-from ._names import Imports, dotted, string_value, used_names
+from ._edit import Context, swap_import
+from ._names import string_value
 
 ID = "optparse"
 TYPES = {"int": "int", "long": "int", "float": "float", "complex": "complex"}
@@ -88,56 +88,4 @@ def apply(module: cst.Module, context: Context) -> cst.Module:
     parser = facts.parser
     if parser is None or parser.kind != "optparse":
         return module
-    module = module.visit(OptparseToArgparse(parser))
-    return _fix_imports(module)
-
-
-def _fix_imports(module: cst.Module) -> cst.Module:
-    """Import argparse; drop the optparse imports nothing uses any more."""
-    imports = Imports(module)
-    used = used_names(module)
-    body: list[cst.BaseStatement] = []
-    added = "argparse" in imports.names
-    for stmt in module.body:
-        if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
-            small = stmt.body[0]
-            optparse_names = _optparse_names(small)
-            if optparse_names and not optparse_names & used:
-                if not added:
-                    body.append(
-                        stmt.with_changes(
-                            body=[cst.Import([cst.ImportAlias(cst.Name("argparse"))])]
-                        )
-                    )
-                    added = True
-                continue
-            if optparse_names and not added:
-                body.append(stmt)
-                body.append(cst.parse_statement("import argparse\n"))
-                added = True
-                continue
-        body.append(stmt)
-    if not added:
-        body.insert(0, cst.parse_statement("import argparse\n"))
-    return module.with_changes(body=body)
-
-
-def _optparse_names(small: cst.BaseSmallStatement) -> set[str]:
-    if isinstance(small, cst.Import) and any(dotted(a.name) == "optparse" for a in small.names):
-        return {"optparse"} if len(small.names) == 1 else set()
-    if (
-        isinstance(small, cst.ImportFrom)
-        and small.module is not None
-        and dotted(small.module) == "optparse"
-    ):
-        if isinstance(small.names, cst.ImportStar):
-            return set()
-        return {
-            (
-                a.asname.name.value
-                if a.asname and isinstance(a.asname.name, cst.Name)
-                else dotted(a.name) or ""
-            )
-            for a in small.names
-        }
-    return set()
+    return swap_import(module.visit(OptparseToArgparse(parser)), "optparse", "argparse")

@@ -12,15 +12,7 @@ from __future__ import annotations
 import libcst as cst
 
 from ._analysis import Facts, analyze
-from ._edit import (
-    Context,
-    MainPathEditor,
-    Statement,
-    after_service,
-    blank,
-    ensure_service,
-    free_name,
-)
+from ._edit import Context, add_hook, ensure_service
 from ._names import bound_names, declared_global, read_names
 
 ID = "startup"
@@ -31,41 +23,24 @@ def apply(module: cst.Module, context: Context) -> cst.Module:
     facts = analyze(module)
     if not facts.init:
         return module
-    module, facts, service = ensure_service(module, context)
+    _, facts, _ = ensure_service(module, context)
     assert facts.main is not None
-    assert facts.app is not None
-    init = facts.init
-    moved = {id(s) for s in init}
-    globals_ = _globals(facts, init, moved)
+    moved = {id(s) for s in facts.init}
+    globals_ = _globals(facts, facts.init, moved)
     outside = bound_names(
         s
         for s in facts.module.body
         if id(s) not in moved and s is not facts.main.guard and s is not facts.main.function
     )
-    placeholders = [g for g in sorted(globals_) if g not in outside]
-
-    name = free_name(bound_names(facts.module.body), ["startup", "start_up", "on_startup"])
-    hook = cst.parse_statement(f"@{service}.on_startup\ndef {name}({facts.app}):\n    {DOC}\n")
-    assert isinstance(hook, cst.FunctionDef)
-    assert isinstance(hook.body, cst.IndentedBlock)
-    head: list[cst.BaseStatement] = [hook.body.body[0]]
-    if globals_:
-        head.append(cst.parse_statement(f"global {', '.join(sorted(globals_))}\n"))
-    body = [*head, blank(init[0], 0), *init[1:]]
-    hook = blank(hook.with_changes(body=hook.body.with_changes(body=body)), 2)
-
-    new: list[Statement] = [cst.parse_statement(f"{g} = None\n") for g in placeholders]
-    if new:
-        new[0] = blank(new[0], 1)
-    new.append(hook)
-    module = module.visit(MainPathEditor(facts.main, moved))
-    facts = analyze(module)
-    body_list = list(module.body)
-    at = after_service(facts)
-    if at < len(body_list) and len(body_list[at].leading_lines) < 2:
-        body_list[at] = blank(body_list[at], 2)
-    body_list[at:at] = new
-    return module.with_changes(body=body_list)
+    return add_hook(
+        facts,
+        "on_startup",
+        facts.init,
+        names=["startup", "start_up", "on_startup"],
+        doc=DOC,
+        globals_=sorted(globals_),
+        placeholders=[g for g in sorted(globals_) if g not in outside],
+    )
 
 
 def _globals(facts: Facts, init: list[cst.BaseStatement], moved: set[int]) -> set[str]:
