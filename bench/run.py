@@ -684,7 +684,7 @@ def write_markdown(data: dict) -> str:
         "",
         f"Settings: {s['threads']} threads, {s['workers']} worker per server; paired rounds of "
         f"{s['round_seconds']} s with {s['connections']} connections (against the dev server: at "
-        "every sweep level), {s['rounds']} rounds, "
+        f"every sweep level), {s['rounds']} rounds, "
         f"{int(TRIM * 100)}% of the core-balanced pairs of rounds trimmed from each side; "
         f"sweep: each level {s['sweep_seconds']} s on each placement (req/s averaged, p99 "
         "the worse of the two). "
