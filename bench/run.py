@@ -860,6 +860,8 @@ def write_chart(plt: object, data: dict, path: Path) -> None:
     )
     ax1.set_title("flaskd / bare server throughput (±2 SE)")
     ax1.legend()
+    # One color per server, one line style per app (tab10 has more colors than servers).
+    colors: dict[str, str] = {}
     seen = set()
     for r in data["pairs"]:
         for side in ("ours", "bare"):
@@ -868,16 +870,14 @@ def write_chart(plt: object, data: dict, path: Path) -> None:
                 continue
             seen.add(key)
             xs = [w["connections"] for w in r["sweep"][side]]
-            style = "-" if side == "ours" else "--"
-            label = f"{r['app']}: {r[side]['label']}"
-            ax2.plot(xs, [w["rps"] for w in r["sweep"][side]], style, marker="o", label=label)
-            ax3.plot(
-                xs,
-                [w["p99_ms"] or float("nan") for w in r["sweep"][side]],
-                style,
-                marker="o",
-                label=label,
-            )
+            style = {
+                "color": colors.setdefault(r[side]["label"], f"C{len(colors)}"),
+                "linestyle": "-" if r["app"] == "hello" else ":",
+                "marker": "o" if side == "ours" else "s",
+                "label": f"{r['app']}: {r[side]['label']}",
+            }
+            ax2.plot(xs, [w["rps"] for w in r["sweep"][side]], **style)
+            ax3.plot(xs, [w["p99_ms"] or float("nan") for w in r["sweep"][side]], **style)
     for ax, title in ((ax2, "throughput, req/s"), (ax3, "p99 latency, ms")):
         ax.set_xscale("log", base=2)
         ax.set_xticks(SWEEP, [str(c) for c in SWEEP])
