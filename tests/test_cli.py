@@ -79,6 +79,16 @@ def test_config_points_out_flask_setting_collision() -> None:
         (["run", "opts.py", "--threads", "0"], {}, ["flag --threads", "at least 1"]),
         (["run", "opts.py", "--server", "tomcat"], {}, ["flag --server", "'tomcat'", "'waitress'"]),
         (
+            ["run", "opts.py", "--forwarded-allow-ips", "10.0.0.1", "--forwarded-allow-ips", "x"],
+            {},
+            ["flag --forwarded-allow-ips", "'10.0.0.1 x'", "or unix", "separated by spaces"],
+        ),
+        (
+            ["run", "opts.py"],
+            {"FLASKD_FORWARDED_ALLOW_IPS": "10.0.0.1,10.0.0.2"},
+            ["env FLASKD_FORWARDED_ALLOW_IPS", "'10.0.0.1,10.0.0.2'", "separated by spaces"],
+        ),
+        (
             ["run", "opts.py", "--config", "missing.toml"],
             {},
             ["flag --config", "missing.toml", "not found"],

@@ -191,7 +191,8 @@ def _convert(f: Field, data: Any, where: str, from_file: bool = False) -> Any:
     try:
         return f.from_data(data) if from_file or not isinstance(data, str) else f.from_text(data)
     except BadValue as e:
-        shown = MASK if f.secret else mask(data)
+        # A repeated flag's values are shown as one env var would give them.
+        shown = MASK if f.secret else mask(" ".join(data) if isinstance(data, tuple) else data)
         raise ConfigError(f"{where}: invalid value {shown} for {f.key}: {e}") from None
 
 

@@ -105,7 +105,7 @@ class Field:
         if self.shape == "count":
             return "a whole number"
         if self.shape == "list":
-            return f"a list of {_type_name(self.convert)}"
+            return f"a list of {_type_name(self.convert)}, separated by spaces"
         return _type_name(self.convert)
 
     def from_text(self, text: str) -> Any:
