@@ -362,3 +362,54 @@ def test_uninstall_removes_the_units(machine: Machine) -> None:
         assert f"removed /etc/systemd/system/notes-gone.{kind}" in out
         assert machine.show(f"notes-gone.{kind}", "LoadState") == "not-found"
     assert "kept the state directory (/var/lib/notes-gone)" in out
+
+
+def test_app_in_a_home_directory(machine: Machine) -> None:
+    """An app and its venv in /home/bob/app get ProtectHome=read-only (yes would hide them) and
+    serve: as a dynamic user while the home is 0755 (useradd's mode), as bob once it is 0700
+    (adduser's), after a one-line refusal for the dynamic user."""
+    machine.sh(
+        "useradd -m bob && mkdir /home/bob/app && cp /opt/notes/*.py /home/bob/app"
+        " && cd /home/bob/app && python3 -m venv venv"
+        " && venv/bin/pip install -q --no-index -f /srv/wheels flaskd"
+        " && chown -R bob:bob /home/bob/app"
+    )
+    for name, home_mode, user in (("notes-home", "755", None), ("notes-bob", "700", "bob")):
+        machine.run("chmod", home_mode, "/home/bob")
+        port = free_port()
+        generate = (
+            f"cd /home/bob/app && venv/bin/flaskd systemd notes_e2e.py --name {name}"
+            f" --port {port} --state db"
+        )
+        if user:
+            refused = machine.sh(generate, check=False)
+            assert "cannot enter /home/bob (mode 0700, owner bob)" in refused
+            assert "--service-user bob" in refused
+            generate += f" --service-user {user}"
+        machine.sh(generate + " --install")
+        assert "\nProtectHome=read-only\n" in machine.run("systemctl", "cat", name)
+        assert requests.get(f"http://127.0.0.1:{port}/", timeout=10).status_code == 200
+        # A dynamic user is named after its unit.
+        assert machine.show(name, "User") == (user or name)
+
+
+def _interfaces(machine: Machine, pid: str) -> set[str]:
+    """The network interfaces process ``pid`` of the container sees (its namespace's)."""
+    lines = machine.run("cat", f"/proc/{pid}/net/dev").splitlines()[2:]
+    return {line.partition(":")[0].strip() for line in lines}
+
+
+def test_private_network_serves_through_the_socket(machine: Machine) -> None:
+    """With --socket --private-network the service has only a loopback of its own, and serves
+    through the socket systemd listens on outside it."""
+    port = free_port()
+    machine.sh(
+        "cd /opt/notes && venv/bin/flaskd systemd notes_e2e.py --name notes-private"
+        f" --port {port} --state db --socket --private-network --install"
+    )
+    assert requests.get(f"http://127.0.0.1:{port}/", timeout=10).status_code == 200
+    pid = machine.show("notes-private.service", "MainPID")
+    assert _interfaces(machine, pid) == {"lo"}
+    # A namespace of its own, not the container's (which shares the host's network).
+    namespaces = machine.run("readlink", f"/proc/{pid}/ns/net", "/proc/1/ns/net").split()
+    assert len(set(namespaces)) == 2, namespaces

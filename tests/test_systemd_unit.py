@@ -586,6 +586,85 @@ def test_config_file_named_in_the_env_file_is_checked(
     assert_one_line_error(result, f"cannot enter {private_app} (mode 0700")
 
 
+@pytest.fixture
+def away(apps: Path) -> Iterator[tuple[Path, Path]]:
+    """(app, elsewhere): the example in a directory of its own, and another directory to run
+    `flaskd systemd` from, both world-readable, each with a notes.toml of its own."""
+    top = apps / f"away-{secrets.token_hex(4)}"
+    app, elsewhere = top / "app", top / "elsewhere"
+    app.mkdir(parents=True)
+    elsewhere.mkdir()
+    shutil.copy(EXAMPLE / "notes.py", app)
+    (app / "notes.toml").write_text("[serve]\nport = 8131\n")
+    (elsewhere / "notes.toml").write_text("[serve]\nport = 8132\n")
+    _make_world_readable(top)
+    yield app, elsewhere
+    shutil.rmtree(top)
+
+
+def test_relative_paths_in_the_env_file_are_read_from_the_working_directory(
+    world_python: str, away: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A relative NOTES_CONFIG or NOTES_<KEY>_FILE in the env file names a file in the
+    working directory, as the service reads it, wherever `flaskd systemd` runs."""
+    app, elsewhere = away
+    (app / "secret_key").write_text("s3cret\n")
+    (app / "secret_key").chmod(0o644)
+    env_file = tmp_path / "notes.env"
+    env_file.write_text("NOTES_CONFIG=notes.toml\nNOTES_SECRET_KEY_FILE=secret_key\n")
+    args = [str(app / "notes.py"), "--socket", "--env-file", str(env_file)]
+    lines = settings(unit(*args, python=world_python, cwd=elsewhere))
+    assert f"WorkingDirectory={app}" in lines
+    assert "ListenStream=127.0.0.1:8131" in lines
+    (app / "notes.toml").unlink()
+    result = generate(*args, python=world_python, cwd=elsewhere)
+    assert_one_line_error(result, f"env NOTES_CONFIG: config file '{app}/notes.toml' not found")
+
+
+def test_relative_config_flag_is_named_in_the_unit_by_its_absolute_path(
+    world_python: str, away: tuple[Path, Path]
+) -> None:
+    """--config FILE is relative to where `flaskd systemd` runs (like TARGET): the unit names
+    that file by its absolute path, and that is the file checked and read."""
+    app, elsewhere = away
+    args = [str(app / "notes.py"), "--socket", "--config", "notes.toml"]
+    lines = settings(unit(*args, python=world_python, cwd=elsewhere))
+    exec_start = next(line for line in lines if line.startswith("ExecStart="))
+    assert f" --config {elsewhere}/notes.toml " in exec_start
+    assert "ListenStream=127.0.0.1:8132" in lines
+    (elsewhere / "notes.toml").chmod(0o600)
+    result = generate(*args, python=world_python, cwd=elsewhere)
+    assert_one_line_error(result, f"cannot read {elsewhere}/notes.toml (mode 0600")
+
+
+def test_secret_file_the_service_cannot_read_is_refused(
+    world_python: str, apps: Path, tmp_path: Path
+) -> None:
+    """A secret file named by NOTES_<KEY>_FILE in the env file that the service's user cannot
+    read is one line naming the variable and the file (never the secret), suggesting
+    --credential rather than making it readable by all."""
+    secret = apps / f"secret-{secrets.token_hex(4)}"
+    secret.write_text("s3cret-value\n")
+    secret.chmod(0o600)
+    env_file = tmp_path / "notes.env"
+    env_file.write_text(f"NOTES_SECRET_KEY_FILE={secret}\n")
+    try:
+        result = generate("notes.py", "--env-file", str(env_file), python=world_python)
+        assert_one_line_error(
+            result,
+            f"--env-file {env_file}: NOTES_SECRET_KEY_FILE: the service runs as a dynamic user",
+            f"cannot read {secret} (mode 0600",
+            f"pass --credential secret_key={secret} instead",
+        )
+        assert "s3cret-value" not in result.stdout + result.stderr
+        assert "chmod o+r" not in result.stderr
+        secret.chmod(0o644)
+        ok = generate("notes.py", "--env-file", str(env_file), python=world_python)
+        assert ok.returncode == 0, ok.stderr
+    finally:
+        secret.unlink()
+
+
 def test_backend_the_service_cannot_read_is_refused(
     world_python: str, private_app: Path, apps: Path
 ) -> None:

@@ -148,7 +148,8 @@ def make_units(
 
     service = load_target(target)
     creds = [_credential(text, service) for text in credentials]
-    resolved = _resolve(service, env, flags, config, creds)
+    named = _named_files(env, service, workdir)
+    resolved = _resolve(service, {**env, **named}, flags, config, creds)
     # A backend that is not installed here fails now, not at start.
     backend = load_server(resolved.serve["server"].value)
     places = addresses(
@@ -160,7 +161,9 @@ def make_units(
     _check_places(places, name, socket, user_scope, private_network)
 
     identity = _identity(user_scope, service_user, group)
-    needed = _needed_paths(sys.executable, workdir, service, resolved.config_file, backend)
+    secrets = {var: path for var, path in named.items() if var.endswith("_FILE")}
+    files = [resolved.config_file] if resolved.config_file else []
+    needed = _needed_paths(sys.executable, workdir, service, [*files, *secrets.values()], backend)
     for where in TMPS:
         for p in needed:
             if _under(p, where):
@@ -168,7 +171,7 @@ def make_units(
                     f"{p} is under {where}, which PrivateTmp= hides from the service:"
                     " move the app and its venv to /opt or /srv"
                 )
-    _check_readable(needed, identity)
+    _check_readable(needed, identity, _secret_fixes(secrets, service, env_file))
 
     states = [_state(text, service, resolved, name) for text in state]
     for key, _ in states:
@@ -294,6 +297,21 @@ def _read_env_file(path: str) -> dict[str, str]:
     return env
 
 
+def _named_files(env: Mapping[str, str], service: Service, workdir: str) -> dict[str, str]:
+    """The env file's variables that name a file the service reads, ``<PREFIX>CONFIG`` and
+    the secrets' ``<PREFIX><KEY>_FILE``, each with that file's absolute path: the service
+    reads a relative one from its working directory, and so must flaskd."""
+    prefix = service.env_prefix
+    known = _keys(service)
+    named = {}
+    for var, value in env.items():
+        key = var.removeprefix(prefix)
+        names_file = key == "CONFIG" or (key.endswith("_FILE") and key not in known)
+        if var.startswith(prefix) and names_file and value:
+            named[var] = os.path.join(workdir, value)
+    return named
+
+
 def _resolve(
     service: Service,
     env: Mapping[str, str],
@@ -385,10 +403,10 @@ def _identity(user_scope: bool, service_user: str | None, group: str | None) -> 
 
 
 def _needed_paths(
-    python: str, workdir: str, service: Service, config: str | None, backend: type[Server]
+    python: str, workdir: str, service: Service, files: Sequence[str], backend: type[Server]
 ) -> list[str]:
     """Paths the service must reach: interpreter, its venv, stdlib, flaskd, Flask, the
-    backend's server, the app and its config file (from --config or the env file)."""
+    backend's server, the app, and ``files``: its config file and secret files (absolute)."""
     paths = [python, workdir, os.path.dirname(os.__file__)]
     paths += [os.path.dirname(os.path.dirname(__file__)), os.path.dirname(__file__)]
     paths.append(os.path.dirname(flask.__file__))
@@ -401,17 +419,19 @@ def _needed_paths(
     module = sys.modules.get(service.app.import_name)
     if module is not None and getattr(module, "__file__", None):
         paths.append(str(module.__file__))
-    if config:
-        paths.append(os.path.join(workdir, config))  # a relative one is read from there
+    paths += files
     # The kernel walks the real paths: check those too (a pyenv venv's python is a symlink).
     return list(dict.fromkeys([*paths, *(os.path.realpath(p) for p in paths)]))
 
 
-def _check_readable(paths: Iterable[str], who: _Identity) -> None:
+def _check_readable(
+    paths: Iterable[str], who: _Identity, secrets: Mapping[str, tuple[str, str]]
+) -> None:
     """Raise `ConfigError` naming the first path ``who`` cannot reach, and what to change.
 
     The service has no capabilities (empty CapabilityBoundingSet=), so even
-    root gets only what the mode bits give it.
+    root gets only what the mode bits give it. ``secrets`` maps a secret file to where it
+    was named and what to change instead of making it readable by all.
     """
     for path in paths:
         parts = Path(path).parts
@@ -424,6 +444,9 @@ def _check_readable(paths: Iterable[str], who: _Identity) -> None:
             is_last = i == len(parts)
             need = X if not is_last else (R | X if stat.S_ISDIR(st.st_mode) else R)
             if _allowed(st, who) & need != need:
+                if path in secrets:
+                    where, fix = secrets[path]
+                    raise ConfigError(f"{where}: {_denied_message(current, st, need, who, fix)}")
                 raise ConfigError(_denied_message(current, st, need, who))
 
 
@@ -436,17 +459,40 @@ def _allowed(st: os.stat_result, who: _Identity) -> int:
     return mode & 7
 
 
-def _denied_message(path: Path, st: os.stat_result, need: int, who: _Identity) -> str:
+def _denied_message(
+    path: Path, st: os.stat_result, need: int, who: _Identity, fix: str | None = None
+) -> str:
     verb = "enter" if need == X else "read"
     owner = _owner(st.st_uid)
     where = f"{path} (mode {stat.S_IMODE(st.st_mode):04o}, owner {owner})"
-    bit = "x" if need == X else ("rx" if need == R | X else "r")
-    if who.uid is None:
-        fix = f"move the app and its venv to /opt or /srv, or pass --service-user {owner}"
-    else:
-        fix = "or choose another --service-user"
-    fix = f"chmod o+{bit} {path}, {fix}"
+    if fix is None:
+        bit = "x" if need == X else ("rx" if need == R | X else "r")
+        if who.uid is None:
+            other = f"move the app and its venv to /opt or /srv, or pass --service-user {owner}"
+        else:
+            other = "or choose another --service-user"
+        fix = f"chmod o+{bit} {path}, {other}"
     return f"the service runs as {who.what}, who cannot {verb} {where}: {fix}"
+
+
+def _secret_fixes(
+    secrets: Mapping[str, str], service: Service, env_file: str | None
+) -> dict[str, tuple[str, str]]:
+    """For each secret file the env file names (and its real path): where it was named, and
+    what to change if the service cannot read it (not o+r: it is a secret)."""
+    known = _keys(service)
+    fixes = {}
+    for var, path in secrets.items():
+        key = var.removeprefix(service.env_prefix).removesuffix("_FILE")
+        credential = (
+            f"pass --credential {key.lower()}={path} instead (systemd reads it as root), or "
+            if key in known
+            else ""
+        )
+        fix = f"{credential}let a group the service has (--group) reach it"
+        for p in (path, os.path.realpath(path)):
+            fixes[p] = (f"--env-file {env_file}: {var}", fix)
+    return fixes
 
 
 def _owner(uid: int) -> str:
@@ -460,10 +506,14 @@ def _under(path: str, top: str) -> bool:
     return path == top or path.startswith(top.rstrip("/") + "/")
 
 
+def _keys(service: Service) -> set[str]:
+    """The keys the app knows: its options and what its config holds (Flask's settings too)."""
+    return set(service.schema.options) | set(service.app.config)
+
+
 def _known_key(text: str, service: Service, what: str) -> str:
     key = text.strip().replace("-", "_").upper()
-    known = set(service.schema.options) | set(service.app.config)
-    if key not in known:
+    if key not in _keys(service):
         options = ", ".join(sorted(service.schema.options)) or "none"
         raise ConfigError(
             f"{what}: the app has no option {key}; its options are {options}"
