@@ -14,7 +14,9 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.wsgi import LimitedStream
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -75,7 +77,12 @@ class TrustedProxies:
 
 
 class BodyLimit:
-    """Answer 413 to a request whose declared body is larger than ``limit`` bytes."""
+    """Answer 413 to a request whose body is larger than ``limit`` bytes.
+
+    A declared length over the limit is answered at once. A body of unknown length
+    (chunked) is read through a `LimitedStream` that raises `RequestEntityTooLarge`,
+    which Flask answers with 413, once the app reads past the limit.
+    """
 
     def __init__(self, app: WSGIApp, limit: int) -> None:
         self.app = app
@@ -83,7 +90,9 @@ class BodyLimit:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         length = environ.get("CONTENT_LENGTH")
-        if length and length.isdigit() and int(length) > self.limit:
+        if not length:
+            environ["wsgi.input"] = _UnknownLength(environ["wsgi.input"], self.limit)
+        elif length.isdigit() and int(length) > self.limit:
             body = f"Request body larger than {self.limit} bytes\n".encode()
             start_response(
                 "413 Content Too Large",
@@ -91,6 +100,23 @@ class BodyLimit:
             )
             return [body]
         return self.app(environ, start_response)
+
+
+class _UnknownLength(LimitedStream):
+    """The input of a body of unknown length: reading a byte past ``limit`` raises.
+
+    Werkzeug's `LimitedStream` alone stops quietly at its limit, so it is given one
+    byte more, and reading that byte raises `RequestEntityTooLarge`.
+    """
+
+    def __init__(self, stream: Any, limit: int) -> None:
+        super().__init__(stream, limit + 1, is_max=True)
+
+    def readinto(self, b: bytearray) -> int | None:  # type: ignore[override]
+        size = super().readinto(b)
+        if self._pos == self.limit:
+            raise RequestEntityTooLarge()
+        return size
 
 
 class AccessLog:
