@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from .. import _systemd
 from .._errors import ConfigError
 from .._middleware import WSGIApp, wrap
+from .._settings import SETTINGS
 from .._sockets import addresses, describe, open_sockets, socket_files
 
 if TYPE_CHECKING:
@@ -45,10 +46,16 @@ class Server:
         self.activated = False
         self._files: list[Path] = []
         self._watchdog: threading.Event | None = None
-        for name, reason in self.unsupported.items():
+        self.check_supported(resolved)
+
+    @classmethod
+    def check_supported(cls, resolved: Resolved) -> None:
+        """Raise `ConfigError` for a setting this backend cannot honour, set to anything but
+        its default (``--workers 1`` is what waitress does anyway: fine)."""
+        for name, reason in cls.unsupported.items():
             value = resolved.serve[name]
-            if value.source != "default":
-                raise ConfigError(f"{value.source}: {self.name} cannot honour {name}: {reason}")
+            if value.value != SETTINGS[name].field.default:
+                raise ConfigError(f"{value.source}: {cls.name} cannot honour {name}: {reason}")
 
     def run(self) -> None:
         raise NotImplementedError
