@@ -159,6 +159,27 @@ def test_ipv6_and_unix_binds(spawn, backend: str, tmp_path: Path) -> None:
     assert not path.exists()
 
 
+def test_unix_socket_in_use_is_refused_and_a_stale_one_replaced(spawn, tmp_path: Path) -> None:
+    """A unix socket another server listens on is one line, exit 2, the file left in place; a
+    socket file nothing listens on (left by a killed server) is replaced."""
+    path = tmp_path / "app.sock"
+    with socket.socket(socket.AF_UNIX) as other:
+        other.bind(str(path))
+        other.listen()
+        result = run([*FLASKD, "run", "proxy_app.py", "--bind", f"unix:{path}"])
+        assert result.returncode == 2, result.stderr
+        assert f"cannot listen on unix:{path}: another server is listening there" in result.stderr
+        assert "Traceback" not in result.stderr
+        assert path.is_socket()
+    assert path.is_socket()  # closed, not removed: stale
+    proc = serve(spawn, "waitress", "--bind", f"unix:{path}", env=hooks_env(tmp_path))
+    deadline = time.monotonic() + 20
+    while "serving on" not in proc.output and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert unix_get(path).endswith(b"\r\n\r\nok")
+    assert proc.stop() == 0
+
+
 def test_access_log_one_line_per_request(spawn, backend: str, tmp_path: Path) -> None:
     """--access-log writes one line per request, in the same format on every backend."""
     port = free_port()

@@ -127,6 +127,7 @@ def _bind_unix(place: Address, mode: int) -> list[socket.socket]:
                 raise ConfigError(
                     f"cannot listen on {place.text}: a file that is not a socket is there"
                 )
+            _check_stale(place, path)
             Path(path).unlink()  # a stale socket left by a previous run
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
@@ -138,6 +139,19 @@ def _bind_unix(place: Address, mode: int) -> list[socket.socket]:
         sock.close()
         raise ConfigError(f"cannot listen on {place.text}: {e.strerror or e}") from None
     return [sock]
+
+
+def _check_stale(place: Address, path: str) -> None:
+    """Raise `ConfigError` unless the unix socket at ``path`` is left from a server that is
+    gone (connecting is refused), so that removing it takes nothing from anyone."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(path)
+        except ConnectionRefusedError:
+            return
+        except OSError as e:
+            raise ConfigError(f"cannot listen on {place.text}: {e.strerror or e}") from None
+    raise ConfigError(f"cannot listen on {place.text}: another server is listening there")
 
 
 def describe(sock: socket.socket) -> str:
