@@ -31,6 +31,24 @@ def test_hooks_run_once_in_each_worker(spawn) -> None:
     assert proc.stop() == 0
 
 
+def test_sighup_replaces_the_workers_cleanly(spawn) -> None:
+    """SIGHUP boots new workers that serve; the stop after it is as clean as any (workers forked
+    after READY used to close a file of gunicorn's by number and print tracebacks on exit)."""
+    port = free_port()
+    proc = gunicorn(spawn, "opts.py", "--port", str(port), "--workers", "2")
+    url = f"http://127.0.0.1:{port}/runs"
+    proc.wait_http(url)
+    proc.signal(signal.SIGHUP)
+    deadline = time.monotonic() + 20
+    while proc.output.count("Booting worker") < 4 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert proc.output.count("Booting worker") == 4
+    assert requests.get(url, timeout=5).json() == 1  # a new worker ran its hooks once
+    assert proc.stop() == 0
+    assert "Traceback" not in proc.output
+    assert "Exception during worker exit" not in proc.output
+
+
 def test_preload_runs_hooks_once_in_master(spawn, tmp_path: Path) -> None:
     """--preload runs the start-up hooks once, in the master, before the workers fork."""
     log = tmp_path / "pids"

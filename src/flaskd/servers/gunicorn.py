@@ -90,7 +90,9 @@ class GunicornServer(Server):
         self._pipe = os.pipe()
         os.set_blocking(self._pipe[0], False)
         # Closed by the master once ready: workers wait on it so that none serves first.
-        self._go = os.pipe()
+        # The write end is None once closed: its number may then be another file's.
+        self._go_read, go_write = os.pipe()
+        self._go_write: int | None = go_write
         fds = [os.dup(s.fileno()) for s in sockets]  # gunicorn closes what it is given
         try:
             if self.options["preload"]:
@@ -107,9 +109,10 @@ class GunicornServer(Server):
                 raise
         finally:
             if os.getpid() == self._master:
-                for fd in (*fds, *self._pipe, *self._go):
+                for fd in (*fds, *self._pipe, self._go_read):
                     with contextlib.suppress(OSError):
                         os.close(fd)
+                self._close_go()
                 self.close_sockets(sockets)
         self.service.stop()  # preload: the hooks ran here (also done in on_exit)
 
@@ -194,7 +197,12 @@ class GunicornServer(Server):
         if len(self._reported & set(workers)) >= count:
             self._is_ready = True
             self.ready(self._descriptions)
-            os.close(self._go[1])  # the workers waiting for it start serving
+            self._close_go()  # the workers waiting for it start serving
+
+    def _close_go(self) -> None:
+        if self._go_write is not None:
+            os.close(self._go_write)
+            self._go_write = None
 
     # -- hooks in the workers ----------------------------------------------------------------
 
@@ -204,8 +212,7 @@ class GunicornServer(Server):
             os.environ.pop(name, None)
         for sock in self._sockets:
             sock.close()  # gunicorn's duplicates serve; flaskd's stay with the master
-        with contextlib.suppress(OSError):
-            os.close(self._go[1])
+        self._close_go()  # a worker forked after READY (after a HUP) has it closed already
         if self.options["preload"]:
             # Hooks ran in the master: its shutdown hooks must not run again in each worker.
             atexit.unregister(self.service.stop)
@@ -235,7 +242,7 @@ class GunicornServer(Server):
         self._report(b"R%d" % os.getpid())
         if not self._is_ready:
             # Serve only once the master has said READY=1 (it closes the pipe; EOF here).
-            while worker.alive and not select.select([self._go[0]], [], [], 0.5)[0]:
+            while worker.alive and not select.select([self._go_read], [], [], 0.5)[0]:
                 worker.notify()
         if not self.options["preload"]:
             serve = worker.run
