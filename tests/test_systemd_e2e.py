@@ -285,7 +285,8 @@ def test_env_file_is_read_as_systemd_reads_it(machine: Machine, tmp_path: Path) 
         "python3", "-c", "import json, os; print(json.dumps(dict(os.environ)))",
     )  # fmt: skip
     seen = json.loads(out.splitlines()[-1])
-    assert {k: v for k, v in seen.items() if k.startswith("T_")} == _read_env_file(str(env_file))
+    read, _ = _read_env_file(str(env_file))
+    assert {k: v for k, v in seen.items() if k.startswith("T_")} == read
 
 
 def _free_low_port() -> int:
@@ -413,3 +414,36 @@ def test_private_network_serves_through_the_socket(machine: Machine) -> None:
     # A namespace of its own, not the container's (which shares the host's network).
     namespaces = machine.run("readlink", f"/proc/{pid}/ns/net", "/proc/1/ns/net").split()
     assert len(set(namespaces)) == 2, namespaces
+
+
+#: Connects to the unix socket argv[1] and prints the status code of GET /, or "denied".
+UNIX_CLIENT = """
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+try:
+    s.connect(sys.argv[1])
+except PermissionError:
+    sys.exit("denied")
+s.sendall(b"GET / HTTP/1.0\\r\\nHost: notes\\r\\n\\r\\n")
+print(s.makefile("rb").readline().split()[1].decode())
+"""
+
+
+@pytest.mark.parametrize("made_by", ["systemd", "service"])
+def test_unix_socket_reachable_by_its_group_only(machine: Machine, made_by: str) -> None:
+    """Behind nginx: with --group www-data, the unix socket in /run/NAME/, made by systemd
+    (--socket, SocketGroup=) or by the service itself (RuntimeDirectory=, its group), takes
+    connections from a process of group www-data, and refuses one outside it."""
+    name = f"notes-nginx-{made_by}"
+    path = f"/run/{name}/{name}.sock"
+    machine.sh(
+        f"cd /opt/notes && venv/bin/flaskd systemd notes_e2e.py --name {name} --state db"
+        f" --bind unix:{path} --group www-data --forwarded-allow-ips unix"
+        + (" --socket" if made_by == "systemd" else "")
+        + " --install"
+    )
+    client = ["python3", "-c", UNIX_CLIENT, path]
+    assert machine.run("runuser", "-u", "www-data", "--", *client).strip() == "200"
+    assert machine.run("stat", "-c", "%a %G", path).strip() == "660 www-data"
+    refused = machine.run("runuser", "-u", "nobody", "--", *client, check=False)
+    assert refused.strip() == "denied"

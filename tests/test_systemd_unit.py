@@ -325,10 +325,22 @@ def test_socket_unit_listens_where_the_service_would(world_python: str) -> None:
 
 
 def test_unix_socket_in_the_socket_unit(world_python: str) -> None:
-    """A unix socket address goes to the socket unit, with its file mode."""
+    """A unix socket address goes to the socket unit, with its file mode, owned by root."""
     text = unit("notes.py", "--socket", "--bind", "unix:/run/notes.sock", python=world_python)
     assert "ListenStream=/run/notes.sock" in settings(text)
     assert "SocketMode=0660" in settings(text)
+    assert not [line for line in settings(text) if line.startswith("SocketGroup=")]
+
+
+def test_unix_socket_group_is_the_services_group(world_python: str) -> None:
+    """With --group the socket file belongs to that group (SocketGroup=), so that a proxy in
+    it (nginx as www-data) may connect."""
+    args = ["--socket", "--bind", "unix:/run/notes/notes.sock", "--group", "www-data"]
+    text = unit("notes.py", *args, python=world_python)
+    service, socket = text.split(f"{HEADER} ")[1:]
+    assert "Group=www-data" in settings(service)
+    assert "SocketGroup=www-data" in settings(socket)
+    assert "SocketMode=0660" in settings(socket)
 
 
 def test_opt_in_hardening(world_python: str) -> None:
@@ -344,6 +356,69 @@ def test_opt_in_hardening(world_python: str) -> None:
     )
     assert "MemoryDenyWriteExecute=yes" in lines
     assert "PrivateNetwork=yes" in lines
+
+
+KINDS_APP = """\
+import argparse
+import pathlib
+
+from flask import Flask
+
+from flaskd import Service
+
+app = Flask(__name__)
+parser = argparse.ArgumentParser()
+parser.add_argument("--db", type=pathlib.Path, default=pathlib.Path("kinds.sqlite"))
+parser.add_argument("--log", default="kinds.log")
+parser.add_argument("--max-items", type=int, default=10)
+parser.add_argument("--verbose", action="store_true")
+parser.add_argument("--tag", action="append", default=[])
+parser.add_argument("--mode", choices=["fast", "safe"], default="safe")
+service = Service(app, parser, env_prefix="KINDS_")
+"""
+
+
+@pytest.fixture
+def kinds(apps: Path) -> Iterator[Path]:
+    """A world-readable directory holding kinds.py, an app with an option of each type."""
+    top = apps / f"kinds-{secrets.token_hex(4)}"
+    top.mkdir(mode=0o755)
+    (top / "kinds.py").write_text(KINDS_APP)
+    _make_world_readable(top)
+    yield top
+    shutil.rmtree(top)
+
+
+def test_state_takes_a_path_or_string_option(world_python: str, kinds: Path) -> None:
+    """--state works for an option typed as a path (its default's file name kept) or a string."""
+    lines = settings(
+        unit("kinds.py", "--state", "db", "--state", "log", python=world_python, cwd=kinds)
+    )
+    assert "Environment=KINDS_DB=%S/kinds/kinds.sqlite" in lines
+    assert "Environment=KINDS_LOG=%S/kinds/kinds.log" in lines
+
+
+@pytest.mark.parametrize(
+    ("key", "kind"),
+    [
+        ("max_items", "an integer"),
+        ("verbose", "a boolean"),
+        ("tag", "a list"),
+        ("mode", "one of 'fast', 'safe'"),
+    ],
+)
+def test_state_refuses_an_option_that_is_no_file_name(
+    key: str, kind: str, world_python: str, kinds: Path
+) -> None:
+    """--state for an option that is not a path or string (whose value would fail to convert
+    when the service starts) is one line naming the option, its type and what --state is for."""
+    result = generate("kinds.py", "--state", key, python=world_python, cwd=kinds)
+    assert_one_line_error(
+        result,
+        f"--state {key!r}: {key.upper()} takes {kind}",
+        "a path or a string",
+        "state directory",
+    )
 
 
 def test_state_option_file_name(world_python: str) -> None:
@@ -426,6 +501,29 @@ def test_env_file_line_systemd_reads_otherwise_is_refused(
     assert "Team" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        ("NOTES_MAX_LENGTH=lots", ["NOTES_MAX_LENGTH: invalid value 'lots' for MAX_LENGTH"]),
+        ("FLASKD_PORT=lots", ["FLASKD_PORT: invalid value 'lots' for port"]),
+        ("FLASKD_BIND=nowhere", ["FLASKD_BIND: invalid bind 'nowhere'"]),
+        ("NOTES_SECRET_KEY_FILE=/no/such/key", ["NOTES_SECRET_KEY_FILE: cannot read"]),
+        ("FLASKD_WORKERS=2", ["FLASKD_WORKERS: waitress cannot honour workers", "--threads"]),
+    ],
+)
+def test_env_file_value_errors_name_the_file_and_line(
+    line: str, words: list[str], world_python: str, tmp_path: Path
+) -> None:
+    """A value from the env file that the service would refuse at start is refused now, in one
+    line naming the env file and the line that sets it."""
+    env_file = tmp_path / "notes.env"
+    env_file.write_text(f"NOTES_TITLE=Team notes\n{line}\n")
+    result = generate("notes.py", "--env-file", str(env_file), python=world_python)
+    assert_one_line_error(result, f"--env-file {env_file}:2: ", *words)
+    assert "env FLASKD_" not in result.stderr
+    assert "env NOTES_" not in result.stderr
+
+
 def test_env_file_not_utf8_is_refused(world_python: str, tmp_path: Path) -> None:
     """An env file that is not UTF-8, which systemd fails to load (the service would not
     start), is refused."""
@@ -468,6 +566,13 @@ VARIANTS = {
     "system-socket": ["--socket"],
     "user": ["--user"],
     "user-socket": ["--user", "--socket"],
+    "system-unix-socket": [
+        "--socket",
+        "--bind",
+        "unix:/run/notes/notes.sock",
+        "--group",
+        "www-data",
+    ],
 }
 
 
@@ -618,7 +723,9 @@ def test_relative_paths_in_the_env_file_are_read_from_the_working_directory(
     assert "ListenStream=127.0.0.1:8131" in lines
     (app / "notes.toml").unlink()
     result = generate(*args, python=world_python, cwd=elsewhere)
-    assert_one_line_error(result, f"env NOTES_CONFIG: config file '{app}/notes.toml' not found")
+    assert_one_line_error(
+        result, f"--env-file {env_file}:1: NOTES_CONFIG: config file '{app}/notes.toml' not found"
+    )
 
 
 def test_relative_config_flag_is_named_in_the_unit_by_its_absolute_path(
@@ -652,7 +759,7 @@ def test_secret_file_the_service_cannot_read_is_refused(
         result = generate("notes.py", "--env-file", str(env_file), python=world_python)
         assert_one_line_error(
             result,
-            f"--env-file {env_file}: NOTES_SECRET_KEY_FILE: the service runs as a dynamic user",
+            f"--env-file {env_file}:1: NOTES_SECRET_KEY_FILE: the service runs as a dynamic user",
             f"cannot read {secret} (mode 0600",
             f"pass --credential secret_key={secret} instead",
         )
@@ -715,11 +822,23 @@ def test_app_under_tmp_is_refused(world_python: str) -> None:
         (["--socket", "--host", "localhost"], ["--socket", "IP addresses only", "'localhost'"]),
         (["--install", "--output", "/tmp/x"], ["--install and --output", "only one"]),
         (["--db", "x.sqlite"], ["no such option --db", "env vars"]),
+        (["--workers", "2"], ["flag --workers: waitress cannot honour workers", "--threads"]),
+        (["--server", "waitress", "--workers", "3"], ["flag --workers: waitress cannot"]),
+        (["--server", "dev", "--preload"], ["flag --preload: dev cannot honour preload"]),
+        (["--state", "max_length"], ["--state 'max_length': MAX_LENGTH takes an integer"]),
     ],
 )
 def test_bad_input_is_one_line(args: list[str], words: list[str], world_python: str) -> None:
     """A unit that could not start, or a wrong option, is one line and exit 2."""
     assert_one_line_error(generate("notes.py", *args, python=world_python), *words)
+
+
+def test_setting_a_backend_refuses_is_accepted_at_its_default(world_python: str) -> None:
+    """A setting the backend cannot honour, given its default value (--workers 1 with
+    waitress), is no reason to refuse; another backend takes it whatever its value."""
+    assert generate("notes.py", "--workers", "1", python=world_python).returncode == 0
+    args = ["notes.py", "--server", "gunicorn", "--workers", "2"]
+    assert generate(*args, python=world_python).returncode == 0
 
 
 def test_uninstall_without_a_name(world_python: str) -> None:
@@ -822,4 +941,4 @@ def test_state_that_the_env_file_would_override_is_refused(
     env_file = tmp_path / "notes.env"
     env_file.write_text("NOTES_DB=/elsewhere/notes.sqlite\n")
     result = generate("notes.py", "--state", "db", "--env-file", str(env_file), python=world_python)
-    assert_one_line_error(result, "--state db", "NOTES_DB", "env file")
+    assert_one_line_error(result, "--state db", "NOTES_DB", "env file", f"{env_file}:1")

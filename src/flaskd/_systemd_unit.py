@@ -27,13 +27,14 @@ import sys
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from importlib.metadata import version
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
 import flask
 
 from ._config import Resolved, Sources
 from ._errors import ConfigError
+from ._fields import Field, field_like
 from ._service import Service
 from ._settings import SETTINGS
 from ._sockets import Address, addresses
@@ -143,21 +144,28 @@ def make_units(
     else:
         workdir, run_target = os.getcwd(), target
     name = _check_name(name or default_name(target))
-    env = _read_env_file(env_file) if env_file else {}
+    env, env_where = _read_env_file(env_file) if env_file else ({}, {})
     config = os.path.abspath(config_file) if config_file else None
 
     service = load_target(target)
     creds = [_credential(text, service) for text in credentials]
     named = _named_files(env, service, workdir)
-    resolved = _resolve(service, {**env, **named}, flags, config, creds)
-    # A backend that is not installed here fails now, not at start.
-    backend = load_server(resolved.serve["server"].value)
-    places = addresses(
-        resolved.serve["bind"].value,
-        resolved.serve["host"].value,
-        resolved.serve["port"].value,
-        resolved.serve["bind"].source,
-    )
+    try:
+        resolved = _resolve(service, {**env, **named}, flags, config, creds)
+        # A backend that is not installed here fails now, not at start; so does a setting
+        # it refuses.
+        backend = load_server(resolved.serve["server"].value)
+        backend.check_supported(resolved)  # as the server will at start
+        places = addresses(
+            resolved.serve["bind"].value,
+            resolved.serve["host"].value,
+            resolved.serve["port"].value,
+            resolved.serve["bind"].source,
+        )
+    except ConfigError as e:
+        # Every "env VAR" here is the env file's: name the file and line.
+        source, sep, rest = e.message.partition(": ")
+        raise ConfigError(_from_env_file(source, env_where) + sep + rest) from None
     _check_places(places, name, socket, user_scope, private_network)
 
     identity = _identity(user_scope, service_user, group)
@@ -171,14 +179,15 @@ def make_units(
                     f"{p} is under {where}, which PrivateTmp= hides from the service:"
                     " move the app and its venv to /opt or /srv"
                 )
-    _check_readable(needed, identity, _secret_fixes(secrets, service, env_file))
+    _check_readable(needed, identity, _secret_fixes(secrets, service, env_where))
 
     states = [_state(text, service, resolved, name) for text in state]
     for key, _ in states:
-        if service.env_prefix + key in env:
+        var = service.env_prefix + key
+        if var in env:
             # systemd lets EnvironmentFile= override Environment=: --state would be undone.
             raise ConfigError(
-                f"--state {key.lower()}: the env file sets {service.env_prefix}{key} too,"
+                f"--state {key.lower()}: the env file sets {var} too ({env_where[var]}),"
                 " and it would win; remove it from the env file or drop --state"
             )
     warnings = _data_file_hints(service, resolved, {k for k, _ in states}, name)
@@ -219,7 +228,7 @@ def make_units(
         private_network=private_network,
     )
     socket_text = (
-        _socket_unit(name, places, resolved.serve["unix_socket_mode"].value, user_scope)
+        _socket_unit(name, places, resolved.serve["unix_socket_mode"].value, group)
         if socket
         else None
     )
@@ -245,9 +254,12 @@ def _check_name(name: str) -> str:
     return name
 
 
-def _read_env_file(path: str) -> dict[str, str]:
+def _read_env_file(path: str) -> tuple[dict[str, str], dict[str, str]]:
     """Read an ``EnvironmentFile=`` as systemd will, refusing a line it would read otherwise
-    than it looks (such as ``export KEY=VALUE``, which systemd ignores)."""
+    than it looks (such as ``export KEY=VALUE``, which systemd ignores).
+
+    Returns the variables, and for each where it is set: ``--env-file PATH:LINE``.
+    """
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as e:
@@ -257,7 +269,7 @@ def _read_env_file(path: str) -> dict[str, str]:
             f"--env-file {path!r}: not UTF-8, so systemd would not start the service;"
             " save it as UTF-8"
         ) from None
-    env = {}
+    env, lines = {}, {}
     # systemd ends a line at \r too.
     for number, line in enumerate(re.split(r"\r\n?|\n", text), 1):
         where = f"--env-file {path}:{number}"
@@ -294,7 +306,15 @@ def _read_env_file(path: str) -> dict[str, str]:
                 f" quoted parts, drops backslashes, continues lines); {_ENV_ACCEPTED}"
             )
         env[key] = value[1:-1] if value.startswith(("'", '"')) else value
-    return env
+        lines[key] = where
+    return env, lines
+
+
+def _from_env_file(source: str, lines: Mapping[str, str]) -> str:
+    """``source`` as it names a variable the env file sets: ``env VAR`` becomes
+    ``--env-file PATH:LINE: VAR``; any other source is returned as it is."""
+    var = source.removeprefix("env ")
+    return f"{lines[var]}: {var}" if source.startswith("env ") and var in lines else source
 
 
 def _named_files(env: Mapping[str, str], service: Service, workdir: str) -> dict[str, str]:
@@ -476,7 +496,7 @@ def _denied_message(
 
 
 def _secret_fixes(
-    secrets: Mapping[str, str], service: Service, env_file: str | None
+    secrets: Mapping[str, str], service: Service, env_where: Mapping[str, str]
 ) -> dict[str, tuple[str, str]]:
     """For each secret file the env file names (and its real path): where it was named, and
     what to change if the service cannot read it (not o+r: it is a secret)."""
@@ -491,7 +511,7 @@ def _secret_fixes(
         )
         fix = f"{credential}let a group the service has (--group) reach it"
         for p in (path, os.path.realpath(path)):
-            fixes[p] = (f"--env-file {env_file}: {var}", fix)
+            fixes[p] = (_from_env_file(f"env {var}", env_where), fix)
     return fixes
 
 
@@ -536,14 +556,31 @@ def _credential(text: str, service: Service) -> tuple[str, str]:
 def _state(text: str, service: Service, resolved: Resolved, name: str) -> tuple[str, str]:
     key_text, sep, file = text.partition("=")
     key = _known_key(key_text, service, f"--state {text!r}")
+    option = service.schema.options.get(key)
+    field = option.field if option else field_like(key, service.app.config.get(key))
+    if not _takes_a_file_name(field):
+        # The service would fail to convert %S/NAME/FILE at start.
+        raise ConfigError(
+            f"--state {text!r}: {key} takes {field.expected()}; --state is for an option"
+            " that names a file the app writes (a path or a string), to keep it in the"
+            " state directory"
+        )
     if not sep:
         current = resolved.app[key].value if key in resolved.app else None
-        file = os.path.basename(current) if isinstance(current, str) and current else key.lower()
+        default = os.path.basename(current) if isinstance(current, str | PurePath) else ""
+        file = default or key.lower()
     if not file or "/" in file or file in (".", ".."):
         raise ConfigError(
             f"--state {text!r}: expected KEY or KEY=FILE, FILE a name inside /var/lib/{name}"
         )
     return key, file
+
+
+def _takes_a_file_name(field: Field) -> bool:
+    """Whether ``field`` takes one path or string, whatever its text."""
+    convert = field.convert
+    path = isinstance(convert, type) and issubclass(convert, PurePath)
+    return (convert is str or path) and field.shape == "value" and field.choices is None
 
 
 def _data_file_hints(
@@ -758,7 +795,7 @@ def _hardening(
     return lines
 
 
-def _socket_unit(name: str, places: Sequence[Address], mode: int, user_scope: bool) -> str:
+def _socket_unit(name: str, places: Sequence[Address], mode: int, group: str | None) -> str:
     unit = [
         f"{HEADER} {version('flaskd')}: regenerate it with `flaskd systemd` rather than editing.",
         f"# systemd listens here and starts {name}.service on the first connection.",
@@ -777,6 +814,11 @@ def _socket_unit(name: str, places: Sequence[Address], mode: int, user_scope: bo
             unit.append(f"ListenStream={place.host}:{place.port}")
     if any(p.is_unix for p in places):
         unit.append(f"SocketMode={mode:04o}")
+        if group is not None:
+            unit += [
+                "# Who may connect: root and this group (a proxy's, such as www-data).",
+                _setting("SocketGroup", group),
+            ]
     unit += [
         "",
         "[Install]",
