@@ -826,6 +826,10 @@ def test_app_under_tmp_is_refused(world_python: str) -> None:
         (["--server", "waitress", "--workers", "3"], ["flag --workers: waitress cannot"]),
         (["--server", "dev", "--preload"], ["flag --preload: dev cannot honour preload"]),
         (["--state", "max_length"], ["--state 'max_length': MAX_LENGTH takes an integer"]),
+        (
+            ["--bind", "127.0.0.1:8000", "--port", "9000"],
+            ["flag --port: port conflicts with bind from flag --bind"],
+        ),
     ],
 )
 def test_bad_input_is_one_line(args: list[str], words: list[str], world_python: str) -> None:

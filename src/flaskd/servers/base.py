@@ -50,8 +50,16 @@ class Server:
 
     @classmethod
     def check_supported(cls, resolved: Resolved) -> None:
-        """Raise `ConfigError` for a setting this backend cannot honour, set to anything but
-        its default (``--workers 1`` is what waitress does anyway: fine)."""
+        """Raise `ConfigError` for settings that conflict, or that this backend cannot honour
+        set to anything but their default (``--workers 1`` is what waitress does anyway)."""
+        bind = resolved.serve["bind"]
+        for name in ("host", "port"):
+            value = resolved.serve[name]
+            if _given(bind.source) and _given(value.source):
+                raise ConfigError(
+                    f"{value.source}: {name} conflicts with bind from {bind.source}:"
+                    " give the addresses with bind only, or host and port only"
+                )
         for name, reason in cls.unsupported.items():
             value = resolved.serve[name]
             if value.value != SETTINGS[name].field.default:
@@ -63,15 +71,7 @@ class Server:
     def open_sockets(self) -> list[socket.socket]:
         """Bind every address (or take systemd's sockets); raises `ConfigError` naming one."""
         o = self.options
-        bind = self.resolved.serve["bind"]
-        for name in ("host", "port"):
-            value = self.resolved.serve[name]
-            if _given(bind.source) and _given(value.source):
-                raise ConfigError(
-                    f"{value.source}: {name} conflicts with bind from {bind.source}:"
-                    " give the addresses with bind only, or host and port only"
-                )
-        places = addresses(o["bind"], o["host"], o["port"], bind.source)
+        places = addresses(o["bind"], o["host"], o["port"], self.resolved.serve["bind"].source)
         sockets, self.activated = open_sockets(places, o["unix_socket_mode"])
         self._files = [] if self.activated else socket_files(sockets)
         return sockets
