@@ -43,6 +43,12 @@ DECLINED = {
     "two_apps.py": "4: two Flask apps at module level",
     "getopt_main.py": "9: options parsed with getopt",
     "ssl.py": "6: app.run(ssl_context=...) has no flaskd equivalent",
+    # request.args is no use of the options, but these still use them whole:
+    "query_args_vars.py": "17: the parsed options 'args' are used as a whole",
+    "query_args_thread.py": "22: the parsed options 'args' are used as a whole",
+    "query_args_closure.py": "11: the parsed options 'args' are used as a whole",
+    "query_args_passed_on.py": "10: 'args' is passed on again",
+    "click_comprehension.py": "11: the click option 'name' is reused in a comprehension",
 }
 
 
@@ -157,6 +163,14 @@ RUNNABLE = {
         ["--motto", "hi there", "-n", "2"],
         {"PARSER_BUILDER_CHAINED_MOTTO": "hi there", "PARSER_BUILDER_CHAINED_TIMES": "2"},
         {"/": {"motto": "hi there", "times": 2}},
+    ),
+    "query_args": (
+        ["--title", "Stock"],
+        {"QUERY_ARGS_TITLE": "Stock"},
+        {
+            "/search?q=tea&sort=new": {"query": {"q": "tea", "sort": "new"}, "title": "Stock"},
+            "/echo?x=1": {"args": {"x": "1"}, "banner": "STOCK"},
+        },
     ),
 }
 #: Inputs that use @app.before_first_request, which Flask removed in 2.3: they cannot run here.
@@ -459,6 +473,84 @@ def test_a_prefix_the_service_would_refuse_is_declined(tmp_path: Path) -> None:
     result = run([*FLASKD, "migrate", "--env-prefix", "FLASKD_X_", str(script)])
     assert result.returncode == 2
     assert "--env-prefix: env prefix 'FLASKD_X_' clashes" in result.stderr
+
+
+#: Code named like the options ``args`` (or the ``parser``) that is not them, in a function of
+#: the script below.
+NOT_THE_OPTIONS = {
+    "attribute": 'return request.args.get("q", "")',
+    "attribute-store": "app.args = ()",
+    "keyword": "return dict(args=1)",
+    "lambda-parameter": "return sorted([], key=lambda *args: args)",
+    "local": 'args = request.args\n    return args.get("q")',
+    "imported-from": "from args import thing",
+    "imported-as": "import args as a",
+    "parser-module": "from parser import thing",
+}
+OPTIONS_SCRIPT = """import argparse
+from flask import Flask, request
+
+app = Flask(__name__)
+
+
+def handler():
+    {code}
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db", default="x.sqlite")
+    args = parser.parse_args()
+    print(args.db)
+    app.run()
+"""
+
+
+@pytest.mark.parametrize("code", NOT_THE_OPTIONS.values(), ids=NOT_THE_OPTIONS)
+def test_only_the_options_variable_is_the_options(code: str) -> None:
+    """An attribute, keyword, lambda parameter, local or import named ``args`` (or ``parser``)
+    is left alone and does not decline the script: only the options become app.config."""
+    output = migrate("handler", OPTIONS_SCRIPT.format(code=code))
+    assert f"    {code}\n" in output
+    assert 'print(app.config["DB"])' in output
+
+
+@pytest.mark.parametrize(
+    "code",
+    ["return (lambda args=args: args.db)()", "def inner(args=args):\n        return args.db"],
+    ids=["lambda", "def"],
+)
+def test_options_as_a_parameter_default_are_used_whole(code: str) -> None:
+    """A parameter named ``args`` hides the options in its function's body, not in its default."""
+    result = migrate_source(OPTIONS_SCRIPT.format(code=code), filename="handler.py")
+    assert result.status == "declined"
+    assert result.reasons == ["handler.py:8: the parsed options 'args' are used as a whole"]
+
+
+def test_optparse_positional_args_is_not_request_args() -> None:
+    """``(options, args) = parser.parse_args()`` converts though handlers read request.args."""
+    source = (CASES / "optparse_options" / "input.py").read_text()
+    source = source.replace("Flask\n", "Flask, request\n", 1)
+    source = source.replace("options.repeat}", "options.repeat, 'q': request.args}")
+    output = migrate("optparse_options", source)
+    assert "'q': request.args}" in output
+    assert "parse_args" not in output
+
+
+def test_click_names_that_are_not_the_option_stay() -> None:
+    """A click option's name as a lambda parameter, attribute, keyword or imported module stays;
+    a nested def's parameter default still reads the option."""
+    source = (CASES / "click_options" / "input.py").read_text()
+    kept = (
+        "    from level import low\n"
+        "    key = lambda level: level.lower()\n"
+        "    settings.update(level=settings.level)\n"
+    )
+    nested = "    def shout(level={}):\n        return level.upper()\n"
+    added = kept + nested.format("level")
+    source = source.replace('settings."""\n', f'settings."""\n{added}')
+    output = migrate("click_options", source)
+    assert kept + nested.format('app.config["LEVEL"]') in output
 
 
 def test_click_import_kept_while_the_script_still_uses_click() -> None:

@@ -19,8 +19,10 @@ from ._names import (
     Imports,
     bound_names,
     dotted,
+    is_variable,
     local_names,
     read_names,
+    scope_of,
     string_value,
     walk,
 )
@@ -1159,9 +1161,9 @@ def _name_nodes(
     keep: cst.FunctionDef | None = None,
     skip: Sequence[cst.CSTNode | None] = (),
 ) -> list[tuple[cst.Name, list[cst.CSTNode]]]:
-    """The ``Name`` nodes for ``name`` below ``root`` (whose ``ancestors`` are given), each
-    with its ancestors; not inside a def that binds ``name`` itself (but ``keep``), nor
-    inside the nodes in ``skip``."""
+    """The ``Name`` nodes that are the variable ``name`` below ``root`` (whose ``ancestors``
+    are given), each with its ancestors; not in the body of a def or lambda that binds ``name``
+    itself (but ``keep``), nor inside the nodes in ``skip``."""
     found: list[tuple[cst.Name, list[cst.CSTNode]]] = []
 
     class Visit(cst.CSTVisitor):
@@ -1170,20 +1172,20 @@ def _name_nodes(
             self.hidden: list[bool] = []
 
         def on_visit(self, node: cst.CSTNode) -> bool:
-            if any(node is s for s in skip):
-                self.stack.append(node)  # on_leave still runs
+            parent = self.stack[-1] if self.stack else None
+            self.stack.append(node)  # on_leave still runs
+            if scope := scope_of(node, parent):
+                self.hidden.append(scope is not keep and name in local_names(scope))
+            if any(node is s for s in skip) or not is_variable(node, parent):
                 return False
-            if isinstance(node, cst.FunctionDef):
-                self.hidden.append(node is not keep and name in local_names(node))
-            elif isinstance(node, cst.Name) and node.value == name and not any(self.hidden):
-                found.append((node, list(self.stack)))
-            self.stack.append(node)
+            if isinstance(node, cst.Name) and node.value == name and not any(self.hidden):
+                found.append((node, self.stack[:-1]))
             return True
 
         def on_leave(self, original_node: cst.CSTNode) -> None:
-            if isinstance(original_node, cst.FunctionDef):
-                self.hidden.pop()
             self.stack.pop()
+            if scope_of(original_node, self.stack[-1] if self.stack else None):
+                self.hidden.pop()
 
     root.visit(Visit())
     return found
@@ -1263,7 +1265,7 @@ def _param_of(
 
 def _names_in(function: cst.FunctionDef, name: str) -> list[tuple[cst.Name, list[cst.CSTNode]]]:
     """The ``Name`` nodes for ``name`` in a function's body (not where a nested def rebinds it)."""
-    return _name_nodes(function.body, name, [function])
+    return _name_nodes(function.body, name, [function], function)
 
 
 def _read(parser: Parser, name: cst.Name, stack: list[cst.CSTNode]) -> Read | None:

@@ -179,8 +179,9 @@ def declared_global(nodes: Iterable[cst.CSTNode]) -> set[str]:
     return visitor.globals
 
 
-def local_names(func: cst.FunctionDef) -> set[str]:
-    """The local names of a function: its parameters and what it binds, minus its globals."""
+def local_names(func: cst.FunctionDef | cst.Lambda) -> set[str]:
+    """The local names of a function (or lambda): its parameters and what it binds, minus its
+    globals."""
     params = func.params
     every = [*params.posonly_params, *params.params, *params.kwonly_params]
     for star in (params.star_arg, params.star_kwarg):
@@ -191,8 +192,34 @@ def local_names(func: cst.FunctionDef) -> set[str]:
     return ({p.name.value for p in every} | visitor.names) - visitor.globals
 
 
+def scope_of(node: cst.CSTNode, parent: cst.CSTNode | None) -> cst.FunctionDef | cst.Lambda | None:
+    """``parent`` when ``node`` is its body, the part of a def or lambda its locals hide names
+    in (its decorators and parameter defaults run in the enclosing scope)."""
+    if isinstance(parent, cst.FunctionDef | cst.Lambda) and node is parent.body:
+        return parent
+    return None
+
+
+def is_variable(node: cst.CSTNode, parent: cst.CSTNode | None) -> bool:
+    """False for a child of ``parent`` that names no variable of the scope ``parent`` is in: an
+    attribute's name (``request.args``), a keyword (``f(args=1)``), a parameter (a local of
+    its function), the module an import reads from (``from args import x``) or a name it
+    imports under another (``import args as a``)."""
+    if isinstance(parent, cst.Param):
+        return node is not parent.name
+    if isinstance(parent, cst.Attribute):
+        return node is not parent.attr
+    if isinstance(parent, cst.Arg):
+        return node is not parent.keyword
+    if isinstance(parent, cst.ImportFrom):
+        return node is not parent.module
+    if isinstance(parent, cst.ImportAlias):
+        return node is not parent.name or parent.asname is None
+    return True
+
+
 class _Reads(cst.CSTVisitor):
-    """Every ``Name`` that is not a binding, an attribute name or a keyword."""
+    """Every ``Name`` that is not a binding, an attribute name, a keyword or part of an import."""
 
     def __init__(self, skip_bodies: bool) -> None:
         self.nodes: list[cst.Name] = []
@@ -217,6 +244,9 @@ class _Reads(cst.CSTVisitor):
         return False
 
     def visit_ImportAlias(self, node: cst.ImportAlias) -> bool:
+        return False
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
         return False
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:

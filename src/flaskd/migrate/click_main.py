@@ -11,11 +11,22 @@ mapping is exact are converted (flags, counts, choices, int/float/str types,
 
 from __future__ import annotations
 
+from typing import Any
+
 import libcst as cst
 
 from ._analysis import Declined, analyze
 from ._edit import Context, free_name, swap_import
-from ._names import Imports, bound_names, dotted, local_names, string_value
+from ._names import (
+    Imports,
+    bound_names,
+    dotted,
+    is_variable,
+    local_names,
+    scope_of,
+    string_value,
+    walk,
+)
 
 ID = "click"
 TYPES = {
@@ -65,6 +76,12 @@ def apply(module: cst.Module, context: Context) -> cst.Module:
         raise Declined(function, f"{function.name.value}()'s parameters are not its click options")
     if set(names) & set(_globals(function)):
         raise Declined(function, f"{function.name.value}() declares a click option global")
+    for node in walk(function.body):
+        if isinstance(node, cst.CompFor):
+            reused = {n.value for n in walk(node.target) if isinstance(n, cst.Name)} & set(names)
+            if reused:
+                name = sorted(reused)[0]
+                raise Declined(node, f"the click option {name!r} is reused in a comprehension")
 
     new_body = [cst.parse_statement(line) for line in lines]
     body = list(function.body.body) if isinstance(function.body, cst.IndentedBlock) else []
@@ -221,33 +238,31 @@ def _is_docstring(stmt: cst.BaseStatement) -> bool:
 
 
 class _ParamsToNamespace(cst.CSTTransformer):
-    """``port`` (a click parameter) becomes ``args.port``, except where a nested def rebinds it."""
+    """``port`` (a click parameter) becomes ``args.port``, except in the body of a nested def or
+    lambda that rebinds it, and where ``port`` is no variable (``x.port``, ``f(port=1)``)."""
 
     def __init__(self, names: set[str], namespace: str) -> None:
         self.names = names
         self.namespace = namespace
         self.hidden: list[set[str]] = []
+        self.stack: list[cst.CSTNode] = []
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        self.hidden.append(local_names(node))
-        return True
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        parent = self.stack[-1] if self.stack else None
+        self.stack.append(node)  # on_leave still runs
+        if scope := scope_of(node, parent):
+            self.hidden.append(local_names(scope))
+        return is_variable(node, parent)
 
-    def leave_FunctionDef(
-        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
-    ) -> cst.FunctionDef:
-        self.hidden.pop()
-        return updated_node
-
-    def leave_Attribute(
-        self, original_node: cst.Attribute, updated_node: cst.Attribute
-    ) -> cst.BaseExpression:
-        return updated_node.with_changes(attr=original_node.attr)  # ``x.port`` stays
-
-    def leave_Arg(self, original_node: cst.Arg, updated_node: cst.Arg) -> cst.Arg:
-        return updated_node.with_changes(keyword=original_node.keyword)
-
-    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
-        hidden = set().union(*self.hidden) if self.hidden else set()
-        if original_node.value in self.names and original_node.value not in hidden:
-            return cst.Attribute(cst.Name(self.namespace), cst.Name(original_node.value))
+    def on_leave(self, original_node: Any, updated_node: Any) -> Any:
+        self.stack.pop()
+        parent = self.stack[-1] if self.stack else None
+        if (
+            isinstance(original_node, cst.Name)
+            and original_node.value in self.names.difference(*self.hidden)
+            and is_variable(original_node, parent)
+        ):
+            updated_node = cst.Attribute(cst.Name(self.namespace), cst.Name(original_node.value))
+        if scope_of(original_node, parent):
+            self.hidden.pop()
         return updated_node

@@ -13,7 +13,7 @@ import libcst as cst
 
 from ._analysis import Facts, analyze
 from ._edit import Context, add_hook, ensure_service
-from ._names import bound_names, declared_global, read_names
+from ._names import bound_names, declared_global, is_variable, read_names
 
 ID = "startup"
 DOC = '"""Run once per process before serving: the start-up code of the script\'s main path."""'
@@ -54,15 +54,20 @@ def _globals(facts: Facts, init: list[cst.BaseStatement], moved: set[int]) -> se
     seen: set[str] = set()
 
     class Outside(cst.CSTVisitor):
+        def __init__(self) -> None:
+            self.stack: list[cst.CSTNode] = []
+
         def on_visit(self, node: cst.CSTNode) -> bool:
-            if id(node) in moved:
-                return False
-            if isinstance(node, cst.Attribute):
-                node.value.visit(self)
+            parent = self.stack[-1] if self.stack else None
+            self.stack.append(node)  # on_leave still runs
+            if id(node) in moved or not is_variable(node, parent):
                 return False
             if isinstance(node, cst.Name):
                 seen.add(node.value)
             return True
+
+        def on_leave(self, original_node: cst.CSTNode) -> None:
+            self.stack.pop()
 
     facts.module.visit(Outside())
     return assigned & seen
