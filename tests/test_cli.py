@@ -98,6 +98,16 @@ def test_config_points_out_flask_setting_collision() -> None:
             {"OPTS_CONFIG": "x.ini"},
             ["env OPTS_CONFIG", "neither .toml nor .py"],
         ),
+        (
+            ["config", "opts.py"],
+            {"FLASKD_THREAD": "8"},
+            ["env FLASKD_THREAD", "unknown flaskd setting", "did you mean FLASKD_THREADS?"],
+        ),
+        (
+            ["config", "debug_flag.py"],
+            {"TESTAPP_PORT": "8111"},
+            ["env TESTAPP_PORT", "the app's --port is the serving setting port", "FLASKD_PORT"],
+        ),
         (["run", "required.py"], {}, ["NAME is required", "TESTAPP_NAME"]),
         (["run", "required.py"], {"TESTAPP_NAME": "x"}, ["DB is required", "set TESTAPP_DB"]),
         (
@@ -117,10 +127,11 @@ def test_bad_input_is_one_line_and_exit_2(args, env, fragments) -> None:
 
 
 def test_bad_toml_at_the_command_line(tmp_path: Path) -> None:
-    """Invalid TOML gives its file and line, exit 2."""
+    """Invalid TOML gives FILE:LINE:COLUMN: and what is wrong, exit 2."""
     conf = tmp_path / "bad.toml"
     conf.write_text("workers = 3\nmode = \n")
-    assert_user_error(run([*FLASKD, "run", "opts.py", "--config", str(conf)]), str(conf), "line 2")
+    result = run([*FLASKD, "run", "opts.py", "--config", str(conf)])
+    assert_user_error(result, f"{conf}:2:8: invalid TOML: Invalid value")
 
 
 def test_toml_wrong_type_at_the_command_line(tmp_path: Path) -> None:
@@ -176,3 +187,32 @@ def test_app_option_given_to_flaskd_run_says_where_it_goes() -> None:
     assert_user_error(result, "no such option --greeting", "env vars", "--config FILE")
     result = run([*FLASKD, "run", "opts.py", "--prot", "5000"])
     assert_user_error(result, "no such option --prot (did you mean", "--port")
+
+
+def test_help_shows_the_choices_of_a_setting() -> None:
+    """flaskd run --help lists the values --server and --log-level accept."""
+    result = run([*FLASKD, "run", "--help"])
+    assert "--server [waitress|gunicorn|granian|dev]" in result.stdout
+    assert "--log-level [debug|info|warning|error]" in result.stdout
+
+
+def test_dev_help_hides_what_the_dev_server_refuses() -> None:
+    """flaskd dev --help leaves out --bind, --workers and --preload, which the dev server
+    refuses; given anyway, they still get the dev server's reason, not "no such option"."""
+    result = run([*FLASKD, "dev", "--help"])
+    assert "--threads" in result.stdout
+    for flag in ("--bind", "--workers", "--preload"):
+        assert flag not in result.stdout
+    assert "--workers" in run([*FLASKD, "run", "--help"]).stdout
+    result = run([*FLASKD, "dev", "opts.py", "--workers", "2"])
+    assert_user_error(result, "flag --workers: dev cannot honour workers")
+
+
+def test_env_typo_is_logged_once_at_start(spawn) -> None:
+    """An app env var one typo away from an option is named, with the variable meant, once in
+    the log when the server starts."""
+    port = free_port()
+    proc = spawn([*FLASKD, "run", "opts.py", "--port", str(port)], env={"OPTS_WORKER": "3"})
+    proc.wait_http(f"http://127.0.0.1:{port}/config")
+    warning = "env OPTS_WORKER: unknown key 'WORKER'; did you mean OPTS_WORKERS?"
+    assert proc.output.count(warning) == 1

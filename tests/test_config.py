@@ -182,6 +182,88 @@ def test_unknown_file_keys_warn_with_suggestion(tmp_path: Path) -> None:
     assert any("unknown key 'prot' in [serve]" in w and "'port'" in w for w in r.warnings)
 
 
+def address_service() -> Service:
+    """An app whose parser has --port: that option is the serving port."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=5300)
+    return Service(flask.Flask("addr"), parser, env_prefix="ADDR_")
+
+
+@pytest.mark.parametrize(
+    ("var", "hint"),
+    [
+        ("FLASKD_THREAD", "unknown flaskd setting; did you mean FLASKD_THREADS?"),
+        ("FLASKD_PORT_FILE", "did you mean FLASKD_PORT?"),
+        ("FLASKD_CONFIG", "name the config file with PREC_CONFIG or --config"),
+        ("FLASKD_XYZZY", "flaskd reads FLASKD_HOST, FLASKD_PORT, FLASKD_BIND, "),
+    ],
+)
+def test_unknown_flaskd_env_var_is_an_error(var: str, hint: str) -> None:
+    """FLASKD_ is flaskd's namespace: a variable there that no setting reads is an error
+    naming it and the closest setting, not silently ignored."""
+    with pytest.raises(ConfigError) as info:
+        resolve(make_service(), {var: "8"})
+    message = info.value.format_message()
+    assert message.startswith(f"env {var}: ")
+    assert hint in message
+    assert "\n" not in message
+
+
+def test_env_typo_of_a_known_key_warns() -> None:
+    """A <PREFIX> env var one typo away from a known key is kept, as Flask's from_prefixed_env
+    would, but warned about with the variable meant; a key far from any (an extension's) is not."""
+    env = {"PREC_TAGS": "x", "PREC_API_TOKN_FILE": "/dev/null", "PREC_MAIL_SERVER": "smtp"}
+    r = resolve(make_service(), env)
+    assert r.app["TAGS"].value == "x"
+    assert r.app["MAIL_SERVER"].value == "smtp"
+    assert r.warnings == [
+        "env PREC_API_TOKN_FILE: unknown key 'API_TOKN'; did you mean PREC_API_TOKEN_FILE?",
+        "env PREC_TAGS: unknown key 'TAGS'; did you mean PREC_TAG?",
+    ]
+
+
+def test_app_env_var_named_like_a_serving_setting_warns(tmp_path: Path) -> None:
+    """<PREFIX>PORT or a top-level port in the file, for an app without such an option, is kept
+    but said to be a serving setting, with where it goes."""
+    file = tmp_path / "c.toml"
+    file.write_text("port = 8113\n")
+    r = resolve(make_service(), {"PREC_CONFIG": str(file), "PREC_THREADS": "8"})
+    assert r.serve["port"].value == 5000
+    assert r.serve["threads"].value == 4
+    assert r.warnings == [
+        f"{file}:1: unknown key 'PORT': port is a serving setting: put it under [serve]",
+        "env PREC_THREADS: unknown key 'THREADS': threads is a serving setting: set FLASKD_THREADS",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("env", "", "env ADDR_PORT: the app's --port is the serving setting port, which is not"
+         " read from here: set FLASKD_PORT"),
+        ("c.toml", "port = 8113\n", ":1: the app's --port is the serving setting port, which is"
+         " not read from here: put it under [serve]"),
+        ("c.py", "PORT = 8113\n", ":1: the app's --port is the serving setting port, which is"
+         " not read from here: set FLASKD_PORT"),
+    ],
+)  # fmt: skip
+def test_apps_own_port_from_env_or_file_is_an_error(
+    tmp_path: Path, name: str, text: str, message: str
+) -> None:
+    """The app's own --port is the serving port: <PREFIX>PORT or a top-level port, which would
+    be dropped, is an error pointing to FLASKD_PORT or [serve]."""
+    env = {"ADDR_PORT": "8111"}
+    if text:
+        file = tmp_path / name
+        file.write_text(text)
+        env = {"ADDR_CONFIG": str(file)}
+        message = f"{file}{message}"
+    with pytest.raises(ConfigError) as info:
+        address_service().resolve(Sources(env))
+    assert info.value.format_message() == message
+    assert address_service().resolve(Sources({"FLASKD_PORT": "8111"})).app["PORT"].value == 8111
+
+
 def test_url_password_is_masked() -> None:
     """A password inside a URL value is masked when shown."""
     r = resolve(make_service(), {"PREC_DB": "postgres://app:hunter2@db/notes"})
@@ -254,11 +336,12 @@ def test_toml_bool_is_not_an_integer(tmp_path: Path) -> None:
 
 
 def test_invalid_toml_names_its_line(tmp_path: Path) -> None:
-    """A TOML syntax error names the file and the line."""
+    """A TOML syntax error is FILE:LINE:COLUMN: and tomllib's message, like a compiler's."""
     file = tmp_path / "c.toml"
     file.write_text('db = "x"\nworkers = = 3\n')
-    with pytest.raises(ConfigError, match=r"invalid TOML: .*line 2"):
+    with pytest.raises(ConfigError) as info:
         resolve(make_service(), {"PREC_CONFIG": str(file)})
+    assert info.value.format_message() == f"{file}:2:11: invalid TOML: Invalid value"
 
 
 def test_file_and_env_for_same_secret_is_an_error(tmp_path: Path) -> None:

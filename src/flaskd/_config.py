@@ -11,7 +11,8 @@ Sources, lowest to highest precedence, the same in every mode:
 
 Serving settings follow the same order with their own names: their declared
 default, the serving defaults the app gives, the file's ``[serve]`` table,
-``FLASKD_<NAME>`` env vars, flags.
+``FLASKD_<NAME>`` env vars, flags. ``FLASKD_`` is flaskd's own: any other variable
+there is an error.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import json
 import logging
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +33,13 @@ import flask
 from ._errors import ConfigError
 from ._fields import MASK, BadValue, Field, field_like, hide_password, looks_secret, mask
 from ._parser import Schema
-from ._settings import SETTINGS
+from ._settings import ENV_PREFIX, SETTINGS
 
 log = logging.getLogger("flaskd")
 
 _TOML_TABLE = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]")
 _TOML_KEY = re.compile(r"""^\s*(["']?)([A-Za-z0-9_-]+)\1\s*=""")
+_TOML_ERROR = re.compile(r"^(.*) \(at line (\d+), column (\d+)\)$")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,7 +68,8 @@ class Resolved:
     app: dict[str, Value]
     serve: dict[str, Value]
     config_file: str | None = None
-    #: Likely mistakes, logged when the service starts: unknown keys in the config file.
+    #: Likely mistakes, logged when the service starts: unknown keys in the config file,
+    #: env vars one typo away from a known key.
     warnings: list[str] = dataclasses.field(default_factory=list)
     #: Things ``flaskd config`` points out: options that land on Flask's own settings.
     notes: list[str] = dataclasses.field(default_factory=list)
@@ -125,15 +128,17 @@ def resolve(
 
     serve = _serve_defaults(schema, serve_defaults)
     resolved = Resolved(values, serve)
+    known = set(fields) | set(baseline)
 
     path, origin = _config_path(prefix, sources)
     if path is not None:
         resolved.config_file = path
         app_data, serve_data = _load_file(path, origin)
-        known = set(fields) | set(baseline)
+        toml = path.endswith(".toml")
         for key, (data, where) in app_data.items():
             if key not in known:
-                resolved.warnings.append(_unknown_key(where, key, known))
+                unknown = _serving_key(where, key, schema, toml) or _unknown_key(where, key, known)
+                resolved.warnings.append(unknown)
             f = fields.get(key) or field_like(key, data, looks_secret(key))
             values[key] = Value(_convert(f, data, where, from_file=True), where, f.secret)
         for name, (data, where) in serve_data.items():
@@ -142,10 +147,20 @@ def resolve(
                 continue
             serve[name] = Value(_convert(SETTINGS[name].field, data, where, True), where)
 
-    for key, text, where, from_file in _env_values(prefix, environ, fields, baseline):
+    for key, text, where, from_file in _env_values(prefix, environ, known):
+        if key not in known:
+            # Kept, as Flask's from_prefixed_env keeps it (an extension's setting, say);
+            # warned about only when it is one typo away from a known key.
+            note = _serving_key(where, key, schema, toml=False)
+            if note is None and (close := _closest(key, known, cutoff=0.8)):
+                meant = prefix + close + ("_FILE" if from_file else "")
+                note = f"{where}: unknown key {key!r}; did you mean {meant}?"
+            if note:
+                resolved.warnings.append(note)
         f = fields.get(key) or _like_json(key, baseline.get(key))
         values[key] = Value(_convert(f, text, where), where, f.secret or from_file)
 
+    _check_flaskd_vars(environ, prefix)
     for s in SETTINGS.values():
         if s.env in environ:
             serve[s.name] = Value(_convert(s.field, environ[s.env], f"env {s.env}"), f"env {s.env}")
@@ -211,10 +226,9 @@ def _like_json(key: str, current: Any) -> Field:
 
 
 def _env_values(
-    prefix: str, environ: Mapping[str, str], fields: Mapping[str, Field], baseline: flask.Config
+    prefix: str, environ: Mapping[str, str], known: Collection[str]
 ) -> Iterable[tuple[str, str, str, bool]]:
     """Yield (key, text, source, read from a file) for credentials and ``<PREFIX>`` env vars."""
-    known = set(fields) | set(baseline)
     credentials = environ.get("CREDENTIALS_DIRECTORY")
     if credentials:
         for key in sorted(known):
@@ -262,7 +276,9 @@ def _load_toml(file: Path) -> tuple[dict[str, tuple[Any, str]], dict[str, tuple[
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{file}: invalid TOML: {e}") from None
+        m = _TOML_ERROR.match(str(e))
+        place = f"{file}:{m[2]}:{m[3]}: invalid TOML: {m[1]}" if m else f"{file}: invalid TOML: {e}"
+        raise ConfigError(place) from None
     lines: dict[tuple[str, str], int] = {}
     table = ""
     for number, line in enumerate(text.splitlines(), 1):
@@ -302,10 +318,47 @@ def _load_py(file: Path) -> dict[str, tuple[Any, str]]:
     return {k: (v, f"{file}:{lines[k]}" if k in lines else str(file)) for k, v in config.items()}
 
 
+def _closest(name: str, known: Iterable[str], cutoff: float = 0.6) -> str | None:
+    """The known name that ``name`` is most likely a typo of, if any is close enough."""
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=cutoff)
+    return close[0] if close else None
+
+
 def _unknown_key(where: str, key: str, known: Iterable[str], table: str = "") -> str:
     note = f"{where}: unknown key {key!r}{' in ' + table if table else ''}"
-    close = difflib.get_close_matches(key, list(known), n=1)
-    return note + (f"; did you mean {close[0]!r}?" if close else " (is it a typo?)")
+    close = _closest(key, known)
+    return note + (f"; did you mean {close!r}?" if close else " (is it a typo?)")
+
+
+def _serving_key(where: str, key: str, schema: Schema, toml: bool) -> str | None:
+    """For an app key named like a serving setting (``PORT``), the warning saying where that
+    setting goes; an error if the app's own --host/--port makes it the serving address, as
+    its value here would be dropped."""
+    name = key.lower()
+    if name not in SETTINGS:
+        return None
+    fix = "put it under [serve]" if toml else f"set {SETTINGS[name].env}"
+    if name in schema.address:
+        raise ConfigError(
+            f"{where}: the app's --{name} is the serving setting {name},"
+            f" which is not read from here: {fix}"
+        )
+    return f"{where}: unknown key {key!r}: {name} is a serving setting: {fix}"
+
+
+def _check_flaskd_vars(environ: Mapping[str, str], prefix: str) -> None:
+    """Refuse a ``FLASKD_*`` variable that names no serving setting: flaskd would ignore it."""
+    names = [s.env for s in SETTINGS.values()]
+    for var in sorted(environ):
+        if not var.startswith(ENV_PREFIX) or var in names:
+            continue
+        if var == ENV_PREFIX + "CONFIG":
+            hint = f"name the config file with {prefix}CONFIG or --config"
+        elif close := _closest(var.removeprefix(ENV_PREFIX), [n.upper() for n in SETTINGS]):
+            hint = f"did you mean {ENV_PREFIX}{close}?"
+        else:
+            hint = "flaskd reads " + ", ".join(names)
+        raise ConfigError(f"env {var}: unknown flaskd setting; {hint}")
 
 
 def _check_required(

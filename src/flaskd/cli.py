@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from ._run import serve
 from ._settings import SETTINGS
 from ._target import load_target
 from .migrate.command import migrate
+from .servers import load_server
 
 TARGET_HELP = (
     "TARGET is a file (notes.py), a module (notes), or module:name or module:factory(args)."
@@ -24,22 +25,31 @@ TARGET_HELP = (
 F = Callable[..., Any]
 
 
-def _serving_options(f: F) -> F:
-    """Add one click option per declared serving setting."""
-    for s in reversed(SETTINGS.values()):
-        help = f"{s.field.help} [env {s.env}; default {s.default_text}]"
-        if s.field.shape == "bool":
-            flags = f"{s.flag}/{s.negative_flag}"
-            f = click.option(flags, s.name, default=None, help=help)(f)
-        else:
-            multiple = s.field.shape == "list"
-            f = click.option(s.flag, s.name, metavar=s.metavar, multiple=multiple, help=help)(f)
-    return click.option(
-        "--config",
-        "config_file",
-        metavar="FILE",
-        help="Config file, TOML or .py. [env <PREFIX>CONFIG]",
-    )(f)
+def _serving_options(hidden: Collection[str] = ()) -> Callable[[F], F]:
+    """Add one click option per declared serving setting; those in ``hidden`` are still
+    accepted (so that refusing them can say why) but left out of ``--help``."""
+
+    def add(f: F) -> F:
+        for s in reversed(SETTINGS.values()):
+            help = f"{s.field.help} [env {s.env}; default {s.default_text}]"
+            shown: dict[str, Any] = {"help": help, "hidden": s.name in hidden}
+            if s.field.shape == "bool":
+                f = click.option(f"{s.flag}/{s.negative_flag}", s.name, default=None, **shown)(f)
+            else:
+                # The choices go in the metavar, not in a click.Choice: flaskd checks them
+                # itself, with the same one-line error as from an env var or the config file.
+                choices = s.field.choices
+                metavar = f"[{'|'.join(choices)}]" if choices else s.metavar
+                multiple = s.field.shape == "list"
+                f = click.option(s.flag, s.name, metavar=metavar, multiple=multiple, **shown)(f)
+        return click.option(
+            "--config",
+            "config_file",
+            metavar="FILE",
+            help="Config file, TOML or .py. [env <PREFIX>CONFIG]",
+        )(f)
+
+    return add
 
 
 class _ServingCommand(click.Command):
@@ -68,7 +78,7 @@ def cli() -> None:
 
 @cli.command(cls=_ServingCommand)
 @click.argument("target")
-@_serving_options
+@_serving_options()
 def run(target: str, config_file: str | None, **serve_flags: Any) -> None:
     """Serve TARGET with a production server (waitress unless --server says otherwise).
 
@@ -80,7 +90,7 @@ def run(target: str, config_file: str | None, **serve_flags: Any) -> None:
 
 @cli.command(cls=_ServingCommand)
 @click.argument("target")
-@_serving_options
+@_serving_options(hidden=load_server("dev").unsupported)
 def dev(target: str, config_file: str | None, **serve_flags: Any) -> None:
     """Serve TARGET with Flask's reloader and debugger, on loopback only."""
     service = load_target(target)
@@ -91,7 +101,7 @@ def dev(target: str, config_file: str | None, **serve_flags: Any) -> None:
 @cli.command()
 @click.argument("target")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@_serving_options
+@_serving_options()
 def config(target: str, config_file: str | None, as_json: bool, **serve_flags: Any) -> None:
     """Show TARGET's resolved configuration and where each value came from.
 
@@ -188,7 +198,7 @@ def _as_table(prefix: str, resolved: Resolved) -> str:
 )
 @click.option("--install", is_flag=True, help="Install, enable and start the units.")
 @click.option("--uninstall", is_flag=True, help="Stop, disable and remove the units NAME.")
-@_serving_options
+@_serving_options()
 def systemd(
     target: str | None,
     config_file: str | None,
