@@ -91,7 +91,8 @@ class BodyLimit:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         length = environ.get("CONTENT_LENGTH")
         if not length:
-            environ["wsgi.input"] = _UnknownLength(environ["wsgi.input"], self.limit)
+            if "HTTP_TRANSFER_ENCODING" in environ:  # else there is no body (RFC 9112 6.3)
+                environ["wsgi.input"] = _UnknownLength(environ["wsgi.input"], self.limit)
         elif length.isdigit() and int(length) > self.limit:
             body = f"Request body larger than {self.limit} bytes\n".encode()
             start_response(
