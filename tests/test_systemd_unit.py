@@ -824,7 +824,11 @@ def test_app_under_tmp_is_refused(world_python: str) -> None:
         (["--db", "x.sqlite"], ["no such option --db", "env vars"]),
         (["--workers", "2"], ["flag --workers: waitress cannot honour workers", "--threads"]),
         (["--server", "waitress", "--workers", "3"], ["flag --workers: waitress cannot"]),
-        (["--server", "dev", "--preload"], ["flag --preload: dev cannot honour preload"]),
+        (["--server", "dev"], ["flag --server: the dev server has no place in a service"]),
+        (
+            ["--server", "granian", "--bind", "127.0.0.1:8000", "--bind", "127.0.0.1:8001"],
+            ["flag --bind: granian serves one address only, not 2"],
+        ),
         (["--state", "max_length"], ["--state 'max_length': MAX_LENGTH takes an integer"]),
         (
             ["--bind", "127.0.0.1:8000", "--port", "9000"],

@@ -154,7 +154,13 @@ def make_units(
         resolved = _resolve(service, {**env, **named}, flags, config, creds)
         # A backend that is not installed here fails now, not at start; so does a setting
         # it refuses.
-        backend = load_server(resolved.serve["server"].value)
+        server = resolved.serve["server"]
+        if server.value == "dev":
+            raise ConfigError(
+                f"{server.source}: the dev server has no place in a service (reloader, debugger,"
+                " no readiness): choose waitress, gunicorn or granian"
+            )
+        backend = load_server(server.value)
         backend.check_supported(resolved)  # as the server will at start
         places = addresses(
             resolved.serve["bind"].value,

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 import signal
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from werkzeug.serving import is_running_from_reloader, run_simple
 
 from .._errors import ConfigError
 from .base import Server, is_loopback
+
+if TYPE_CHECKING:
+    from .._config import Resolved
 
 log = logging.getLogger("flaskd")
 
@@ -32,14 +35,18 @@ class DevServer(Server):
         "preload": "it reloads the app on every change instead",
     }
 
+    @classmethod
+    def check_supported(cls, resolved: Resolved) -> None:
+        super().check_supported(resolved)
+        host = resolved.serve["host"]
+        if not is_loopback(host.value):
+            raise ConfigError(
+                f"{host.source}: dev mode refuses host {host.value!r}: its debugger runs any code"
+                " it is sent; use 127.0.0.1, ::1 or localhost, or serve without --dev"
+            )
+
     def run(self) -> None:
         host, port = self.options["host"], self.options["port"]
-        if not is_loopback(host):
-            source = self.resolved.serve["host"].source
-            raise ConfigError(
-                f"{source}: dev mode refuses host {host!r}: its debugger runs any code it is sent;"
-                " use 127.0.0.1, ::1 or localhost, or serve without --dev"
-            )
         if is_running_from_reloader():
             for name in _TUNING:
                 value = self.resolved.serve[name]

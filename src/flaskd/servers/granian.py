@@ -32,7 +32,7 @@ import sys
 import threading
 from collections.abc import Callable
 from types import SimpleNamespace
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from granian import wsgi as granian_wsgi
 from granian._granian import SocketHolder
@@ -46,6 +46,9 @@ from .._errors import ConfigError, StartupError
 from .._middleware import WSGIApp
 from .._sockets import BACKLOG, describe
 from .base import Server
+
+if TYPE_CHECKING:
+    from .._config import Resolved
 
 log = logging.getLogger("flaskd")
 
@@ -173,6 +176,16 @@ class GranianServer(Server):
     name = "granian"
     package = "granian"
     unsupported: ClassVar[dict[str, str]] = {}
+
+    @classmethod
+    def check_supported(cls, resolved: Resolved) -> None:
+        super().check_supported(resolved)
+        bind = resolved.serve["bind"]
+        if len(bind.value) > 1:
+            raise ConfigError(
+                f"{bind.source}: granian serves one address only, not {len(bind.value)}:"
+                " give one bind, or choose waitress or gunicorn"
+            )
 
     def run(self) -> None:
         opts = self.options
