@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import requests
 
@@ -16,6 +18,22 @@ def test_help_shows_app_and_serving_options() -> None:
         assert flag in result.stdout
     assert "FLASKD_PORT" in result.stdout
     assert "OPTS_CONFIG" in result.stdout
+
+
+def test_help_shows_choices_and_the_scripts_own_defaults(tmp_path: Path) -> None:
+    """--help of a script shows what --server accepts and the defaults it will run with:
+    its own serve defaults (Service(serve=...)) where it gives some, flaskd's otherwise."""
+    script = tmp_path / "tuned.py"
+    script.write_text(
+        "import flask\nfrom flaskd import Service\n"
+        "service = Service(flask.Flask(__name__), serve={'port': 8080, 'access_log': True})\n"
+        "service.main()\n"
+    )
+    out = " ".join(run([PY, str(script), "--help"]).stdout.split())  # argparse wraps lines
+    assert "--server [waitress|gunicorn|granian|dev]" in out
+    assert "[env FLASKD_PORT; default 8080]" in out
+    assert "[env FLASKD_ACCESS_LOG; default on]" in out
+    assert "[env FLASKD_THREADS; default 4]" in out
 
 
 def test_flags_beat_env_and_are_typed(spawn) -> None:

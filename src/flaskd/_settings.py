@@ -114,6 +114,25 @@ class Setting:
     def env(self) -> str:
         return ENV_PREFIX + self.name.upper()
 
+    @property
+    def shown_metavar(self) -> str:
+        """The metavar ``--help`` shows: the choices where there are some."""
+        choices = self.field.choices
+        return f"[{'|'.join(choices)}]" if choices else self.metavar
+
+    def help_text(self, default: Any = None) -> str:
+        """The help ``--help`` shows, with the env var and the default (``default`` if given:
+        an app's own serve default)."""
+        if default is None:
+            shown = self.default_text
+        elif isinstance(default, bool):
+            shown = "on" if default else "off"
+        elif isinstance(default, tuple | list):
+            shown = " ".join(map(str, default)) or "none"
+        else:
+            shown = str(default)
+        return f"{self.field.help} [env {self.env}; default {shown}]"
+
     def args(self, value: Any) -> list[str]:
         """The command-line arguments that give this setting ``value``."""
         if isinstance(value, bool):

@@ -25,7 +25,8 @@ def build_parser(service: Service) -> argparse.ArgumentParser:
     for name, s in SETTINGS.items():
         if name in service.schema.address or s.flag in taken:
             continue
-        help = f"{s.field.help} [{s.env}]"
+        # The script's own serve defaults (service.main(port=8080)) are the ones it runs with.
+        help = s.help_text(service.serve_defaults.get(name)).replace("%", "%%")
         if s.field.shape == "bool":
             group.add_argument(
                 s.flag, dest=_SERVE + name, action=argparse.BooleanOptionalAction, help=help
@@ -33,14 +34,14 @@ def build_parser(service: Service) -> argparse.ArgumentParser:
         else:
             action = "append" if s.field.shape == "list" else "store"
             group.add_argument(
-                s.flag, dest=_SERVE + name, metavar=s.metavar, action=action, help=help
+                s.flag, dest=_SERVE + name, metavar=s.shown_metavar, action=action, help=help
             )
     if "--config" not in taken:
         group.add_argument(
             "--config",
             dest=_SERVE + "config",
             metavar="FILE",
-            help=f"Config file, TOML or .py. [{service.env_prefix}CONFIG]",
+            help=f"Config file, TOML or .py. [env {service.env_prefix}CONFIG]",
         )
     if "--dev" not in taken:
         group.add_argument(
