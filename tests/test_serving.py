@@ -389,3 +389,19 @@ def serving_workers(proc, port: int) -> list[int]:
     workers = [int(pid) for pid in children.split()]
     assert len(workers) == 2, proc.output
     return workers
+
+
+@pytest.mark.parametrize("prefork", ["gunicorn", "granian"])
+def test_start_up_warnings_are_said_once_not_per_worker(spawn, prefork: str) -> None:
+    """A warning about the configuration (a typo in an env var, DEBUG outside dev mode) is
+    logged once by the main process, not again by each worker."""
+    if importlib.util.find_spec(prefork) is None:
+        pytest.skip(f"{prefork} is not installed")
+    port = free_port()
+    env = {"TESTAPP_DEBUGG": "x", "TESTAPP_DEBUG": "1"}
+    args = [*FLASKD, "run", "debug_flag.py", "--server", prefork, "--workers", "2"]
+    proc = spawn([*args, "--port", str(port)], env=env)
+    assert proc.wait_http(f"http://127.0.0.1:{port}/").json()["debug"] is False
+    assert proc.stop() == 0
+    assert proc.output.count("unknown key 'DEBUGG'; did you mean TESTAPP_DEBUG?") == 1, proc.output
+    assert proc.output.count("DEBUG is on from env TESTAPP_DEBUG") == 1, proc.output

@@ -389,7 +389,14 @@ def _note_collisions(schema: Schema, baseline: flask.Config, resolved: Resolved)
             )
 
 
+#: The warnings this process logged, inherited by the workers a server forks from it.
+_said: set[str] = set()
+
+
 def warn(notes: Iterable[str]) -> None:
-    """Log each note as a warning."""
+    """Log each note as a warning, once per process: a pre-fork server's workers do not
+    repeat what their main process said before forking them."""
     for note in notes:
-        log.warning("%s", note)
+        if note not in _said:
+            _said.add(note)
+            log.warning("%s", note)

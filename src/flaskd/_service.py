@@ -126,15 +126,12 @@ class Service:
 
     def _start(self, resolved: Resolved | None, dev: bool) -> None:
         resolved = resolved or self.resolve()
-        warn(resolved.warnings)
+        warn(self.notes(resolved, dev=dev))
         for key, value in resolved.app.items():
             self.app.config[key] = value.value
         if dev:
             self.app.config["DEBUG"] = True
         elif self.app.config.get("DEBUG") and "DEBUG" in self.schema.options:
-            log.warning(
-                "DEBUG is on from %s; ignored outside dev mode", resolved.app["DEBUG"].source
-            )
             self.app.config["DEBUG"] = False
         self.resolved = resolved
         for hook in self._startup:
@@ -146,6 +143,14 @@ class Service:
                 raise self._failure from e
         self._started = True
         atexit.register(self.stop)
+
+    def notes(self, resolved: Resolved, *, dev: bool = False) -> list[str]:
+        """The warnings that starting with ``resolved`` logs."""
+        notes = list(resolved.warnings)
+        debug = resolved.app.get("DEBUG")
+        if not dev and debug is not None and debug.value and "DEBUG" in self.schema.options:
+            notes.append(f"DEBUG is on from {debug.source}; ignored outside dev mode")
+        return notes
 
     def stop(self) -> None:
         """Run the shutdown hooks in reverse order, once; log each failure and go on."""

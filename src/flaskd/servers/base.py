@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .. import _systemd
+from .._config import warn
 from .._errors import ConfigError
 from .._middleware import WSGIApp, wrap
 from .._settings import SETTINGS
@@ -67,6 +68,11 @@ class Server:
 
     def run(self) -> None:
         raise NotImplementedError
+
+    def warn_before_forking(self) -> None:
+        """Log the start-up warnings in the main process, so that each worker's start (which
+        inherits the record of what was said) does not repeat them."""
+        warn(self.service.notes(self.resolved))
 
     def open_sockets(self) -> list[socket.socket]:
         """Bind every address (or take systemd's sockets); raises `ConfigError` naming one."""

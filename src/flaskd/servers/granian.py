@@ -208,6 +208,7 @@ class GranianServer(Server):
 
     def run(self) -> None:
         opts = self.options
+        self.warn_before_forking()
         sockets = self.open_sockets()
         if len(sockets) != 1:
             places = ", ".join(describe(s) for s in sockets)

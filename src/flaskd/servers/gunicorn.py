@@ -79,6 +79,7 @@ class GunicornServer(Server):
     unsupported: ClassVar[dict[str, str]] = {}
 
     def run(self) -> None:
+        self.warn_before_forking()
         sockets = self.open_sockets()
         self._sockets = sockets
         self._descriptions = describe_all(sockets)
