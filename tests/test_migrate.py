@@ -48,7 +48,6 @@ DECLINED = {
     "query_args_thread.py": "22: the parsed options 'args' are used as a whole",
     "query_args_closure.py": "11: the parsed options 'args' are used as a whole",
     "query_args_passed_on.py": "10: 'args' is passed on again",
-    "click_comprehension.py": "11: the click option 'name' is reused in a comprehension",
 }
 
 

@@ -179,9 +179,24 @@ def declared_global(nodes: Iterable[cst.CSTNode]) -> set[str]:
     return visitor.globals
 
 
-def local_names(func: cst.FunctionDef | cst.Lambda) -> set[str]:
+_COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
+
+#: What hides a module's names: a def, a lambda, a comprehension (or a ``for`` clause of one).
+Scope = (
+    cst.FunctionDef | cst.Lambda | cst.ListComp | cst.SetComp | cst.DictComp | cst.GeneratorExp
+) | cst.CompFor
+
+
+def local_names(func: Scope) -> set[str]:
     """The local names of a function (or lambda): its parameters and what it binds, minus its
-    globals."""
+    globals; of a comprehension: the targets of its ``for`` clauses."""
+    if isinstance(func, (cst.CompFor, *_COMPREHENSIONS)):
+        clause: cst.CompFor | None = func if isinstance(func, cst.CompFor) else func.for_in
+        targets = _Bound()
+        while clause is not None:
+            targets._target(clause.target)
+            clause = clause.inner_for_in
+        return targets.names
     params = func.params
     every = [*params.posonly_params, *params.params, *params.kwonly_params]
     for star in (params.star_arg, params.star_kwarg):
@@ -192,10 +207,15 @@ def local_names(func: cst.FunctionDef | cst.Lambda) -> set[str]:
     return ({p.name.value for p in every} | visitor.names) - visitor.globals
 
 
-def scope_of(node: cst.CSTNode, parent: cst.CSTNode | None) -> cst.FunctionDef | cst.Lambda | None:
-    """``parent`` when ``node`` is its body, the part of a def or lambda its locals hide names
-    in (its decorators and parameter defaults run in the enclosing scope)."""
+def scope_of(node: cst.CSTNode, parent: cst.CSTNode | None) -> Scope | None:
+    """``parent`` when ``node`` is a part of it that its locals hide names in: the body of a def
+    or lambda (its decorators and parameter defaults run in the enclosing scope), all of a
+    comprehension but the iterable of its first ``for`` (which runs in the enclosing scope)."""
     if isinstance(parent, cst.FunctionDef | cst.Lambda) and node is parent.body:
+        return parent
+    if isinstance(parent, _COMPREHENSIONS) and node is not parent.for_in:
+        return parent
+    if isinstance(parent, cst.CompFor) and node is not parent.iter:
         return parent
     return None
 

@@ -25,7 +25,6 @@ from ._names import (
     local_names,
     scope_of,
     string_value,
-    walk,
 )
 
 ID = "click"
@@ -76,12 +75,6 @@ def apply(module: cst.Module, context: Context) -> cst.Module:
         raise Declined(function, f"{function.name.value}()'s parameters are not its click options")
     if set(names) & set(_globals(function)):
         raise Declined(function, f"{function.name.value}() declares a click option global")
-    for node in walk(function.body):
-        if isinstance(node, cst.CompFor):
-            reused = {n.value for n in walk(node.target) if isinstance(n, cst.Name)} & set(names)
-            if reused:
-                name = sorted(reused)[0]
-                raise Declined(node, f"the click option {name!r} is reused in a comprehension")
 
     new_body = [cst.parse_statement(line) for line in lines]
     body = list(function.body.body) if isinstance(function.body, cst.IndentedBlock) else []
