@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import socket
+import sys
 import time
 from pathlib import Path
 
@@ -206,3 +207,20 @@ def test_small_bodies_are_joined_large_and_unsized_ones_stream() -> None:
         assert body.name == path
     assert closed == ["/small"]
     assert statuses == ["200 OK"] * 3
+
+
+def test_workers_are_forked_whatever_the_default_start_method(spawn) -> None:
+    """The workers inherit flaskd's pipes and the loaded app, so they are forked even where
+    Python's default start method is another: forkserver here, as on Linux from Python
+    3.14, which granian turns into spawn (it failed to pickle the app)."""
+    port = free_port()
+    code = (
+        "import multiprocessing, sys\n"
+        "multiprocessing.set_start_method('forkserver')\n"
+        "from flaskd.cli import cli\n"
+        f"cli(['run', 'opts.py', '--server', 'granian', '--workers', '2', '--port', '{port}'])\n"
+    )
+    proc = spawn([sys.executable, "-c", code])
+    assert proc.wait_http(f"http://127.0.0.1:{port}/config").status_code == 200
+    assert proc.stop() == 0
+    assert "Traceback" not in proc.output

@@ -159,6 +159,16 @@ class _Granian(MPServer):
         holder = SocketHolder(sock.fileno(), is_unix, self.backlog)  # type: ignore[call-arg]
         self._shd = holder  # type: ignore[assignment]
 
+    def _spawn_worker(self, *args: Any, **kwargs: Any) -> Any:
+        worker = super()._spawn_worker(*args, **kwargs)
+        if worker._spawn_method != "fork":
+            # The workers inherit the app, the service and flaskd's pipes: they must be
+            # forked, also where Python's default start method is another (forkserver from
+            # 3.14 on, which granian turns into spawn). The process is not started yet.
+            worker._spawn_method = "fork"
+            worker._spawn(worker.inner._target, worker.inner._args)  # type: ignore[no-untyped-call]
+        return worker
+
     def startup(self, spawn_target: Any, target_loader: Any) -> None:
         # Binds nothing (the socket is flaskd's), forks the workers.
         super().startup(spawn_target, target_loader)  # type: ignore[no-untyped-call]
