@@ -210,6 +210,20 @@ def test_one_log_format_on_every_backend(spawn, backend: str, tmp_path: Path) ->
     assert odd == [], odd
 
 
+def test_the_apps_own_logging_set_up_works(spawn, backend: str) -> None:
+    """flaskd leaves the root logger to the app: its logging.basicConfig() in a start-up hook
+    takes effect (its format, its level), and flaskd's lines keep theirs, each said once."""
+    port = free_port()
+    proc = serve(spawn, backend, "--port", str(port), "--access-log", app="own_logging.py")
+    proc.wait_http(f"http://127.0.0.1:{port}/")
+    assert proc.stop() == 0
+    lines = proc.output.splitlines()
+    assert "app DEBUG own_logging hello from the app" in lines, proc.output
+    assert sum(line.startswith("flaskd: INFO: serving on") for line in lines) == 1
+    assert sum(line.startswith("flaskd.access: INFO: ") for line in lines) == 1, proc.output
+    assert not [line for line in lines if line.startswith("app ") and "flaskd" in line]
+
+
 def test_forwarded_headers_only_from_trusted_proxies(spawn, backend: str) -> None:
     """X-Forwarded-For is honoured from a trusted proxy and removed from anyone else."""
     headers = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}

@@ -34,10 +34,30 @@ def serve(service: Service, resolved: Resolved, *, dev: bool = False) -> None:
         raise
 
 
+#: The loggers whose lines flaskd shows, in its format: its own and the servers'.
+SERVER_LOGGERS = ("flaskd", "waitress", "gunicorn", "_granian", "werkzeug")
+
+#: flaskd's one handler: stderr, ``logger: LEVEL: message``.
+HANDLER = logging.StreamHandler()
+HANDLER.setFormatter(logging.Formatter("%(name)s: %(levelname)s: %(message)s"))
+
+
+def flaskd_handler() -> logging.Handler:
+    """flaskd's handler, for a server's logging configuration (granian's ``dictConfig``)."""
+    return HANDLER
+
+
 def setup_logging(level: str) -> None:
-    """Send flaskd's (and the server's) log lines to stderr at ``level``."""
-    logging.basicConfig(format="%(name)s: %(levelname)s: %(message)s")
-    logging.getLogger().setLevel(level.upper())
+    """Send flaskd's and the server's log lines to stderr at ``level``.
+
+    The root logger is left to the app: its own ``logging.basicConfig()``
+    still works (also in a start-up hook), and its lines keep its format.
+    """
+    for name in SERVER_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.handlers = [HANDLER]
+        logger.setLevel(level.upper())
+        logger.propagate = False
 
 
 @contextlib.contextmanager

@@ -263,7 +263,7 @@ SETTINGS: dict[str, Setting] = {
             "log_level",
             str.lower,
             "info",
-            "Level of flaskd's own log lines.",
+            "Level of flaskd's and the server's log lines (not the app's).",
             choices=("debug", "info", "warning", "error"),
             metavar="LEVEL",
         ),

@@ -130,8 +130,8 @@ class SmallBodies:
 #: Merged into granian's logging dictConfig (main process and workers): its lines go through
 #: flaskd's handler and format, like every backend's, not to stdout in a format of its own.
 _LOGGING = {
-    "handlers": {},
-    "loggers": {"_granian": {"handlers": [], "propagate": True}},
+    "handlers": {"flaskd": {"()": "flaskd._run.flaskd_handler"}},
+    "loggers": {"_granian": {"handlers": ["flaskd"], "propagate": False}},
 }
 
 
