@@ -142,9 +142,8 @@ def resolve(
             f = fields.get(key) or field_like(key, data, looks_secret(key))
             values[key] = Value(_convert(f, data, where, from_file=True), where, f.secret)
         for name, (data, where) in serve_data.items():
-            if name not in SETTINGS:
-                resolved.warnings.append(_unknown_key(where, name, SETTINGS, table="[serve]"))
-                continue
+            if name not in SETTINGS:  # flaskd's own table: a typo there is an error
+                raise ConfigError(_unknown_key(where, name, SETTINGS, table="[serve]"))
             serve[name] = Value(_convert(SETTINGS[name].field, data, where, True), where)
 
     for key, text, where, from_file in _env_values(prefix, environ, known):
