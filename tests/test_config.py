@@ -396,3 +396,17 @@ def test_serve_defaults_are_checked() -> None:
     """An unknown serving default is a programming error raised at once."""
     with pytest.raises(ValueError, match="unknown serving settings"):
         Service(flask.Flask("x"), serve={"prot": 1})
+
+
+def test_apps_own_port_under_another_name_from_env_is_an_error() -> None:
+    """An app whose port option keeps another name (--listen-port, with a --port alias):
+    <PREFIX>LISTEN_PORT is the name its user knows, and would be dropped too."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--listen-port", "--port", type=int, default=5300)
+    service = Service(flask.Flask("addr"), parser, env_prefix="ADDR_")
+    with pytest.raises(ConfigError) as info:
+        service.resolve(Sources({"ADDR_LISTEN_PORT": "8111"}))
+    assert info.value.format_message() == (
+        "env ADDR_LISTEN_PORT: the app's --listen-port is the serving setting port,"
+        " which is not read from here: set FLASKD_PORT"
+    )

@@ -334,15 +334,20 @@ def _serving_key(where: str, key: str, schema: Schema, toml: bool) -> str | None
     setting goes; an error if the app's own --host/--port makes it the serving address, as
     its value here would be dropped."""
     name = key.lower()
-    if name not in SETTINGS:
+    # The app's own --port may keep another dest (--listen-port with a --port alias).
+    dests = {action.dest: setting for setting, action in schema.address.items()}
+    setting = dests.get(name, name)
+    if setting not in SETTINGS:
         return None
-    fix = "put it under [serve]" if toml else f"set {SETTINGS[name].env}"
-    if name in schema.address:
+    fix = "put it under [serve]" if toml else f"set {SETTINGS[setting].env}"
+    if setting in schema.address:
+        flags = schema.address[setting].option_strings
+        flag = next((f for f in flags if f.startswith("--")), flags[0])
         raise ConfigError(
-            f"{where}: the app's --{name} is the serving setting {name},"
+            f"{where}: the app's {flag} is the serving setting {setting},"
             f" which is not read from here: {fix}"
         )
-    return f"{where}: unknown key {key!r}: {name} is a serving setting: {fix}"
+    return f"{where}: unknown key {key!r}: {setting} is a serving setting: {fix}"
 
 
 def _check_flaskd_vars(environ: Mapping[str, str], prefix: str) -> None:
