@@ -142,15 +142,17 @@ def test_toml_wrong_type_at_the_command_line(tmp_path: Path) -> None:
     assert_user_error(result, f"{conf}:2", "'lots'", "WORKERS", "an integer")
 
 
-def test_port_in_use_names_the_address() -> None:
-    """A port already in use is one line that names the address, exit 2."""
+@pytest.mark.parametrize("command", ["run", "dev"])
+def test_port_in_use_names_the_address(command: str) -> None:
+    """A port already in use is one line that names the address, exit 2 (the dev server
+    too, whose own message is two lines and exit 1)."""
     import socket
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        result = run([*FLASKD, "run", "opts.py", "--port", str(port)])
+        result = run([*FLASKD, command, "opts.py", "--port", str(port)])
     assert_user_error(result, f"cannot listen on 127.0.0.1:{port}", "in use")
 
 

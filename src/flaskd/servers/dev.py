@@ -47,7 +47,10 @@ class DevServer(Server):
 
     def run(self) -> None:
         host, port = self.options["host"], self.options["port"]
-        if is_running_from_reloader():
+        if not is_running_from_reloader():
+            # A port in use is flaskd's one line and exit 2 here too, not werkzeug's exit 1.
+            self.close_sockets(self.open_sockets())
+        else:
             for name in _TUNING:
                 value = self.resolved.serve[name]
                 if value.source != "default":
