@@ -799,6 +799,13 @@ def test_app_under_tmp_is_refused(world_python: str) -> None:
         shutil.copy(EXAMPLE / "notes.py", tmp)
         result = generate(f"{tmp}/notes.py", python=world_python)
     assert_one_line_error(result, "PrivateTmp=", "/opt or /srv")
+    app = Path(f"/tmp/notes_in_tmp_{os.getpid()}.py")  # right in /tmp: the message names it
+    shutil.copy(EXAMPLE / "notes.py", app)
+    try:
+        result = generate(str(app), python=world_python)
+    finally:
+        app.unlink()
+    assert_one_line_error(result, f"{app} is under /tmp, which PrivateTmp= hides")
 
 
 @pytest.mark.parametrize(

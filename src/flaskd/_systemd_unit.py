@@ -180,7 +180,7 @@ def make_units(
     needed = _needed_paths(sys.executable, workdir, service, [*files, *secrets.values()], backend)
     for where in TMPS:
         for p in needed:
-            if _under(p, where):
+            if _under(p, where) and p != where:  # name the file, not "/tmp is under /tmp"
                 raise ConfigError(
                     f"{p} is under {where}, which PrivateTmp= hides from the service:"
                     " move the app and its venv to /opt or /srv"
