@@ -30,7 +30,7 @@ def test_help_shows_choices_and_the_scripts_own_defaults(tmp_path: Path) -> None
         "service.main()\n"
     )
     out = " ".join(run([PY, str(script), "--help"]).stdout.split())  # argparse wraps lines
-    assert "--server [waitress|gunicorn|granian|dev]" in out
+    assert "--server {waitress,gunicorn,granian,dev}" in out
     assert "[env FLASKD_PORT; default 8080]" in out
     assert "[env FLASKD_ACCESS_LOG; default on]" in out
     assert "[env FLASKD_THREADS; default 4]" in out

@@ -114,12 +114,6 @@ class Setting:
     def env(self) -> str:
         return ENV_PREFIX + self.name.upper()
 
-    @property
-    def shown_metavar(self) -> str:
-        """The metavar ``--help`` shows: the choices where there are some."""
-        choices = self.field.choices
-        return f"[{'|'.join(choices)}]" if choices else self.metavar
-
     def help_text(self, default: Any = None) -> str:
         """The help ``--help`` shows, with the env var and the default (``default`` if given:
         an app's own serve default)."""

@@ -33,8 +33,11 @@ def build_parser(service: Service) -> argparse.ArgumentParser:
             )
         else:
             action = "append" if s.field.shape == "list" else "store"
+            # argparse's way of showing choices: {a,b} (click's [a|b] reads as optional here).
+            choices = s.field.choices
+            metavar = "{" + ",".join(choices) + "}" if choices else s.metavar
             group.add_argument(
-                s.flag, dest=_SERVE + name, metavar=s.shown_metavar, action=action, help=help
+                s.flag, dest=_SERVE + name, metavar=metavar, action=action, help=help
             )
     if "--config" not in taken:
         group.add_argument(

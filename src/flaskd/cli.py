@@ -38,7 +38,8 @@ def _serving_options(hidden: Collection[str] = ()) -> Callable[[F], F]:
                 # The choices go in the metavar, not in a click.Choice: flaskd checks them
                 # itself, with the same one-line error as from an env var or the config file.
                 multiple = s.field.shape == "list"
-                metavar = s.shown_metavar
+                choices = s.field.choices
+                metavar = f"[{'|'.join(choices)}]" if choices else s.metavar
                 f = click.option(s.flag, s.name, metavar=metavar, multiple=multiple, **shown)(f)
         return click.option(
             "--config",
