@@ -43,6 +43,8 @@ DECLINED = {
     "two_apps.py": "4: two Flask apps at module level",
     "getopt_main.py": "9: options parsed with getopt",
     "ssl.py": "6: app.run(ssl_context=...) has no flaskd equivalent",
+    "click_on_off_other.py": "8: a click on/off flag '--verbose/--quiet' other than --x/--no-x",
+    "fstring_both_quotes.py": "10: args.name is in an f-string in an f-string, quoted with ' and",
     # request.args is no use of the options, but these still use them whole:
     "query_args_vars.py": "17: the parsed options 'args' are used as a whole",
     "query_args_thread.py": "22: the parsed options 'args' are used as a whole",
@@ -162,6 +164,27 @@ RUNNABLE = {
         ["--motto", "hi there", "-n", "2"],
         {"PARSER_BUILDER_CHAINED_MOTTO": "hi there", "PARSER_BUILDER_CHAINED_TIMES": "2"},
         {"/": {"motto": "hi there", "times": 2}},
+    ),
+    "fstring_quotes": (
+        ["--name", "bob", "--width", "4"],
+        {"FSTRING_QUOTES_NAME": "bob", "FSTRING_QUOTES_WIDTH": "4"},
+        {
+            "/": {
+                "double": "bob",
+                "single": "bob",
+                "triple": "<bob>",
+                "nested": "'bob'",
+                "spec": " bob",
+                "vars": "4",
+                "getattr": "bob",
+                "banner": "hello BOB",
+            }
+        },
+    ),
+    "click_on_off": (
+        ["--verbose", "--no-color", "--name", "bob"],
+        {"CLICK_ON_OFF_VERBOSE": "1", "CLICK_ON_OFF_COLOR": "0", "CLICK_ON_OFF_NAME": "bob"},
+        {"/": {"verbose": True, "color": False, "cache": False, "hello": "hi bob"}},
     ),
     "query_args": (
         ["--title", "Stock"],

@@ -19,10 +19,12 @@ from ._names import (
     Imports,
     bound_names,
     dotted,
+    fstring_quotes_reason,
     is_variable,
     local_names,
     read_names,
     scope_of,
+    string_quote,
     string_value,
     walk,
 )
@@ -226,6 +228,8 @@ class Read:
     mapping: str | None = None
     #: The options passed whole to a helper (``init_db(args)``): becomes ``app.config``.
     whole: bool = False
+    #: The quote for the key, valid where the read is (``'`` inside ``f"..."``).
+    quote: str = '"'
 
 
 @functools.lru_cache(maxsize=1)
@@ -1204,7 +1208,7 @@ def _find_reads(facts: Facts) -> None:
             helpers[helper.name.value] = _param_of(facts, helper, name, stack)
             facts.reads.append(Read(name, name, "", whole=True))
         elif read.key:
-            facts.reads.append(read)
+            facts.reads.append(_quoted(read, stack))
     for function in facts.module.body:
         if isinstance(function, cst.FunctionDef) and function.name.value in helpers:
             param = helpers[function.name.value]
@@ -1214,7 +1218,16 @@ def _find_reads(facts: Facts) -> None:
                 read = _read(parser, name, stack)
                 if read is None:
                     raise Declined(name, f"{param!r} is passed on again; flaskd cannot follow it")
-                facts.reads.append(dataclasses.replace(read, mapping=param))
+                facts.reads.append(dataclasses.replace(_quoted(read, stack), mapping=param))
+
+
+def _quoted(read: Read, stack: list[cst.CSTNode]) -> Read:
+    """``read`` with the quote its key needs where it is (inside f-strings, before 3.12)."""
+    quote = string_quote(stack)
+    if quote is None:
+        code = cst.Module([]).code_for_node(read.expr)
+        raise Declined(read.expr, fstring_quotes_reason(code))
+    return dataclasses.replace(read, quote=quote)
 
 
 def _helper_param(facts: Facts, name: cst.Name, stack: list[cst.CSTNode]) -> cst.FunctionDef:

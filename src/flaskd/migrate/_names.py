@@ -53,6 +53,29 @@ def string_value(node: cst.CSTNode | None) -> str | None:
     return None
 
 
+def string_quote(ancestors: Iterable[cst.CSTNode]) -> str | None:
+    """The quote for a string literal put below ``ancestors`` (outermost first), valid on
+    Python 3.11: ``"``, but ``'`` inside ``f"..."``; None when no quote is valid there.
+
+    Before 3.12 an f-string's replacement fields cannot hold the quote that delimits it, nor
+    that of any f-string around it (``f'{f"{x}"}'``). A triple-quoted f-string's own quote
+    character is valid in them, but the other one is chosen when it can be.
+    """
+    fstrings = [n.start for n in ancestors if isinstance(n, cst.FormattedString)]
+    forbidden = {s[-1] for s in fstrings if not s.endswith(3 * s[-1])}
+    avoided = {s[-1] for s in fstrings}
+    quotes = sorted(('"', "'"), key=lambda q: (q in forbidden, q in avoided))
+    return quotes[0] if quotes[0] not in forbidden else None
+
+
+def fstring_quotes_reason(code: str) -> str:
+    """Why ``code`` cannot become a config read: it sits in f-strings that take no quote."""
+    return (
+        f"{code} is in an f-string in an f-string, quoted with ' and \" in turn: no quote for"
+        " its config key is valid there before Python 3.12; read it into a variable first"
+    )
+
+
 class Imports:
     """What module-level imports bind: local name to qualified name (``Flask``: ``flask.Flask``)."""
 

@@ -21,9 +21,11 @@ from ._names import (
     Imports,
     bound_names,
     dotted,
+    fstring_quotes_reason,
     is_variable,
     local_names,
     scope_of,
+    string_quote,
     string_value,
 )
 
@@ -128,7 +130,12 @@ def _argument(imports: Imports, decorator: cst.Decorator, parser: str) -> tuple[
             keywords.setdefault("default", "0")
         elif keyword not in DROPPED:
             raise Declined(call, f"click option argument {keyword}= has no argparse twin")
-    if "type" not in keywords and "choices" not in keywords and "action" not in keywords:
+    negation = False
+    if kind == "click.option":
+        flags, negation = _split_negation(flags, call)
+    if negation:
+        keywords = _on_off(call, keywords)
+    elif "type" not in keywords and "choices" not in keywords and "action" not in keywords:
         keywords.update(_type_from_default(call, keywords.get("default")))
     if kind == "click.argument":
         if flags or name is None or set(keywords) - {"type", "nargs", "metavar"}:
@@ -138,11 +145,6 @@ def _argument(imports: Imports, decorator: cst.Decorator, parser: str) -> tuple[
         dest = name
         flags = [name]
     else:
-        flags, negation = _split_negation(flags, call)
-        if negation:
-            if "action" in keywords:
-                raise Declined(call, "a --x/--no-x click option with another action")
-            keywords["action"] = "argparse.BooleanOptionalAction"
         if "action" in keywords and keywords["action"] == '"store_true"':
             if keywords.get("default", "False") != "False":
                 raise Declined(call, "a click flag that defaults to on")
@@ -194,6 +196,22 @@ def _type_from_default(call: cst.Call, default: str | None) -> dict[str, str]:
     raise Declined(call, "a click option whose type click infers from a computed default")
 
 
+def _on_off(call: cst.Call, keywords: dict[str, str]) -> dict[str, str]:
+    """``keywords`` for a ``--x/--no-x`` option: it gives False when absent, as click does,
+    unless its ``default=`` says otherwise (argparse would give None)."""
+    if keywords.get("action", '"store_true"') != '"store_true"':
+        raise Declined(call, "a --x/--no-x click option with another action")
+    if others := sorted(set(keywords) - {"action", "default", "help", "required"}):
+        raise Declined(call, f"a --x/--no-x click option with {'/'.join(others)}")
+    default = keywords.get("default", "False")
+    if default not in ("True", "False", "None"):
+        raise Declined(
+            call, f"a --x/--no-x click option whose default {default} is not True, False or None"
+        )
+    rest = {k: v for k, v in keywords.items() if k not in ("action", "default")}
+    return {"action": "argparse.BooleanOptionalAction", "default": default, **rest}
+
+
 def _split_negation(flags: list[str], call: cst.Call) -> tuple[list[str], bool]:
     """``"--debug/--no-debug"`` gives ``["--debug"]`` and True (argparse derives the --no-)."""
     out: list[str] = []
@@ -201,8 +219,12 @@ def _split_negation(flags: list[str], call: cst.Call) -> tuple[list[str], bool]:
     for flag in flags:
         if "/" in flag:
             on, _, off = flag.partition("/")
-            if off != "--no-" + on.removeprefix("--"):
-                raise Declined(call, f"a click on/off flag {flag!r} other than --x/--no-x")
+            if not on.startswith("--") or off != "--no-" + on.removeprefix("--"):
+                raise Declined(
+                    call,
+                    f"a click on/off flag {flag!r} other than --x/--no-x: flaskd reads one"
+                    " argparse option per setting, so two flags cannot set it",
+                )
             out.append(on)
             negation = True
         else:
@@ -255,6 +277,8 @@ class _ParamsToNamespace(cst.CSTTransformer):
             and original_node.value in self.names.difference(*self.hidden)
             and is_variable(original_node, parent)
         ):
+            if string_quote(self.stack) is None:  # said here, where the line is still known
+                raise Declined(original_node, fstring_quotes_reason(original_node.value))
             updated_node = cst.Attribute(cst.Name(self.namespace), cst.Name(original_node.value))
         if scope_of(original_node, parent):
             self.hidden.pop()

@@ -31,10 +31,11 @@ class OptionsToConfig(cst.CSTTransformer):
         mapping = read.mapping or f"{self.app}.config"
         if read.whole:
             return cst.parse_expression(mapping)
+        key = f"{read.quote}{read.key}{read.quote}"  # inside f"...", '...' (Python 3.11)
         if read.default is not None:
             default = cst.Module([]).code_for_node(read.default)
-            return cst.parse_expression(f'{mapping}.get("{read.key}", {default})')
-        return cst.parse_expression(f'{mapping}["{read.key}"]')
+            return cst.parse_expression(f"{mapping}.get({key}, {default})")
+        return cst.parse_expression(f"{mapping}[{key}]")
 
 
 def apply(module: cst.Module, context: Context) -> cst.Module:
