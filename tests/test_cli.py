@@ -77,6 +77,18 @@ def test_config_points_out_flask_setting_collision() -> None:
         (["config", "opts.py"], {"OPTS_MODE": "turbo"}, ["env OPTS_MODE", "one of 'fast', 'safe'"]),
         (["run", "opts.py", "--port", "99999"], {}, ["flag --port", "'99999'", "0 to 65535"]),
         (["run", "opts.py", "--threads", "0"], {}, ["flag --threads", "at least 1"]),
+        (
+            ["run", "opts.py", "--idle-timeout", "inf"],
+            {},
+            ["flag --idle-timeout", "'inf'", "finite"],
+        ),
+        (
+            ["run", "opts.py"],
+            {"FLASKD_GRACEFUL_TIMEOUT": "nan"},
+            ["FLASKD_GRACEFUL_TIMEOUT", "finite"],
+        ),
+        (["run", "opts.py", "--header-timeout", "0"], {}, ["flag --header-timeout", "above 0"]),
+        (["run", "opts.py", "--http2"], {}, ["waitress cannot honour http2", "granian"]),
         (["run", "opts.py", "--server", "tomcat"], {}, ["flag --server", "'tomcat'", "'waitress'"]),
         (
             ["run", "opts.py", "--forwarded-allow-ips", "10.0.0.1", "--forwarded-allow-ips", "x"],

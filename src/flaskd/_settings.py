@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -83,12 +84,22 @@ _size.description = "a size in bytes, or with k, m or g (10m)"  # type: ignore[a
 
 def _seconds(text: str) -> float:
     value = float(text)
-    if not value >= 0:
+    if not (math.isfinite(value) and value >= 0):  # float() also takes "inf" and "nan"
         raise ValueError(text)
     return value
 
 
-_seconds.description = "a number of seconds (0 or more)"  # type: ignore[attr-defined]
+_seconds.description = "a finite number of seconds (0 or more)"  # type: ignore[attr-defined]
+
+
+def _positive_seconds(text: str) -> float:
+    value = _seconds(text)
+    if value == 0:
+        raise ValueError(text)
+    return value
+
+
+_positive_seconds.description = "a finite number of seconds above 0"  # type: ignore[attr-defined]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -232,18 +243,65 @@ SETTINGS: dict[str, Setting] = {
             metavar="N",
         ),
         _setting(
+            "max_request_line",
+            _positive,
+            8190,
+            "Longest request line (method, path and query, protocol) in bytes; longer gets 414.",
+            metavar="BYTES",
+        ),
+        _setting(
+            "max_header_fields",
+            _positive,
+            100,
+            "Most header fields in one request; more gets 431.",
+            metavar="N",
+        ),
+        _setting(
+            "max_header_size",
+            _positive,
+            8190,
+            "Largest single header field (name and value) in bytes; larger gets 431.",
+            metavar="BYTES",
+        ),
+        _setting(
             "idle_timeout",
             _seconds,
             30.0,
-            "Seconds an idle keep-alive connection stays open.",
+            "Seconds a connection may stay open without a request: a new connection that"
+            " sends nothing, or an idle keep-alive one. 0 closes each connection after"
+            " its response.",
+            metavar="SECONDS",
+        ),
+        _setting(
+            "header_timeout",
+            _positive_seconds,
+            10.0,
+            "Seconds a client has, from a request's first byte, to send its request line and"
+            " headers; a slower client is disconnected (nginx's client_header_timeout).",
+            metavar="SECONDS",
+        ),
+        _setting(
+            "body_timeout",
+            _positive_seconds,
+            30.0,
+            "Seconds a request body may go without a byte arriving before the request is"
+            " dropped (nginx's client_body_timeout).",
             metavar="SECONDS",
         ),
         _setting(
             "graceful_timeout",
             _seconds,
             30.0,
-            "Seconds a stop waits for requests in flight before cutting them.",
+            "Seconds a stop waits for requests in flight before cutting them (the shutdown"
+            " hooks still run). 0 cuts them at once.",
             metavar="SECONDS",
+        ),
+        _setting(
+            "http2",
+            str,
+            False,
+            "Also speak cleartext HTTP/2 (granian only); every limit above applies to it.",
+            shape="bool",
         ),
         _setting(
             "server",

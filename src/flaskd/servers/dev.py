@@ -17,7 +17,18 @@ if TYPE_CHECKING:
 log = logging.getLogger("flaskd")
 
 #: Production tuning the development server has no use for: noted, not applied.
-_TUNING = ("threads", "max_connections", "idle_timeout", "graceful_timeout", "unix_socket_mode")
+_TUNING = (
+    "threads",
+    "max_connections",
+    "max_request_line",
+    "max_header_fields",
+    "max_header_size",
+    "idle_timeout",
+    "header_timeout",
+    "body_timeout",
+    "graceful_timeout",
+    "unix_socket_mode",
+)
 
 
 class DevServer(Server):
@@ -33,6 +44,7 @@ class DevServer(Server):
         "bind": "it listens on --host and --port only",
         "workers": "it serves from one process",
         "preload": "it reloads the app on every change instead",
+        "http2": "it speaks HTTP/1.1 only",
     }
 
     @classmethod

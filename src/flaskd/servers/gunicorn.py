@@ -76,7 +76,9 @@ class GunicornServer(Server):
 
     name = "gunicorn"
     package = "gunicorn"
-    unsupported: ClassVar[dict[str, str]] = {}
+    unsupported: ClassVar[dict[str, str]] = {
+        "http2": "it speaks HTTP/1.1 only; use --server granian"
+    }
 
     def run(self) -> None:
         self.warn_before_forking()

@@ -65,7 +65,8 @@ class WaitressServer(Server):
     name = "waitress"
     package = "waitress"
     unsupported: ClassVar[dict[str, str]] = {
-        "workers": "it serves from one process; use --threads, or --server gunicorn"
+        "workers": "it serves from one process; use --threads, or --server gunicorn",
+        "http2": "it speaks HTTP/1.1 only; use --server granian",
     }
 
     def run(self) -> None:
