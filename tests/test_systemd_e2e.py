@@ -51,8 +51,12 @@ class Machine:
             "-M", f"flaskd-e2e-{os.getpid()}", "--volatile=overlay",
             *(f"--bind-ro={host}:{inside}" for host, inside in binds.items()),
         ]  # fmt: skip
-        # nspawn keeps its state in /run/systemd/nspawn: give it a private one.
-        script = "mount -t tmpfs tmpfs /run/systemd/nspawn && exec " + shlex.join(nspawn)
+        # nspawn keeps its state in /run/systemd/nspawn: give it a private one. The directory
+        # exists only where nspawn ran before (on a fresh machine /run/systemd may not either).
+        script = (
+            "mkdir -p /run/systemd/nspawn && mount -t tmpfs tmpfs /run/systemd/nspawn && exec "
+            + shlex.join(nspawn)
+        )
         self.log = log
         self._out = log.open("wb")
         self.nspawn = subprocess.Popen(
