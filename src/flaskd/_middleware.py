@@ -141,6 +141,25 @@ class AccessLog:
         return _Logged(body, environ, status, started)
 
 
+#: What the access log writes in place of a byte a client could use to forge a line or
+#: drive a terminal: control bytes, DEL and above, the quote and the backslash (as nginx does).
+_ESCAPES = {c: f"\\x{c:02X}" for c in (*range(0x20), *range(0x7F, 0x100), ord('"'), ord("\\"))}
+
+
+def escape(text: str) -> str:
+    """``text`` from a client, made safe for one log line: unsafe bytes become ``\\xXX``.
+
+    WSGI strings hold bytes as latin-1; a character above it (a backend that decodes
+    UTF-8) is escaped as its UTF-8 bytes.
+    """
+    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+        return text
+    return "".join(
+        _ESCAPES.get(ord(c), c) if ord(c) < 0x100 else "".join(f"\\x{b:02X}" for b in c.encode())
+        for c in text
+    )
+
+
 class _Logged:
     """A response body that logs its request's line once it has been sent."""
 
@@ -175,14 +194,14 @@ class _Logged:
         elapsed = (time.perf_counter() - self.started) * 1000
         access_log.info(
             '%s - - [%s] "%s %s %s" %s %d "%s" "%s" %.1fms',
-            e.get("REMOTE_ADDR") or "-",
+            escape(e.get("REMOTE_ADDR") or "-"),  # a trusted proxy's X-Forwarded-For
             when,
-            e.get("REQUEST_METHOD", "-"),
-            path,
-            e.get("SERVER_PROTOCOL", "-"),
+            escape(e.get("REQUEST_METHOD", "-")),
+            escape(path),
+            escape(e.get("SERVER_PROTOCOL", "-")),
             self.status[0],
             self.size,
-            e.get("HTTP_REFERER", "-"),
-            e.get("HTTP_USER_AGENT", "-"),
+            escape(e.get("HTTP_REFERER", "-")),
+            escape(e.get("HTTP_USER_AGENT", "-")),
             elapsed,
         )
