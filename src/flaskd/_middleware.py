@@ -92,7 +92,10 @@ class BodyLimit:
         length = environ.get("CONTENT_LENGTH")
         if not length:
             if "HTTP_TRANSFER_ENCODING" in environ:  # else there is no body (RFC 9112 6.3)
-                environ["wsgi.input"] = _UnknownLength(environ["wsgi.input"], self.limit)
+                stream = environ["wsgi.input"] = _UnknownLength(environ["wsgi.input"], self.limit)
+                response = self.app(environ, start_response)
+                stream.forget_error()
+                return response
         elif length.isdigit() and int(length) > self.limit:
             body = f"Request body larger than {self.limit} bytes\n".encode()
             start_response(
@@ -112,12 +115,25 @@ class _UnknownLength(LimitedStream):
 
     def __init__(self, stream: Any, limit: int) -> None:
         super().__init__(stream, limit + 1, is_max=True)
+        self.error: RequestEntityTooLarge | None = None
 
     def readinto(self, b: bytearray) -> int | None:  # type: ignore[override]
         size = super().readinto(b)
         if self._pos == self.limit:
-            raise RequestEntityTooLarge()
+            self.error = RequestEntityTooLarge()
+            raise self.error
         return size
+
+    def forget_error(self) -> None:
+        """Drop the traceback of the error raised, once the app has answered it.
+
+        Flask keeps the error (its response) in a frame of its traceback: a cycle that
+        holds the body read so far, up to the limit, until the cycle collector runs
+        (seen: a gunicorn worker at 429 MB after six 413s).
+        """
+        if self.error is not None:
+            self.error.__traceback__ = None
+            self.error = None
 
 
 class AccessLog:
