@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 import socket
 import time
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
