@@ -15,7 +15,7 @@ import flask
 from flask.cli import prepare_import
 
 from ._errors import ConfigError
-from ._service import Service
+from ._service import Service, loading_by_flaskd
 
 LOOKED_FOR = (
     "a flaskd Service, 'app' or 'application' (a Flask app),"
@@ -32,9 +32,10 @@ def load_target(target: str) -> Service:
     path, name = (*re.split(r":(?![\\/])", target, maxsplit=1), "")[:2]
     if path.endswith(".py") and not os.path.isfile(path):
         raise ConfigError(f"TARGET {target!r}: file {path!r} not found")
-    module = _import(prepare_import(path), target)
-    found = _by_name(module, name, target) if name else _best(module, target)
-    return _service_for(module, found, target)
+    with loading_by_flaskd():
+        module = _import(prepare_import(path), target)
+        found = _by_name(module, name, target) if name else _best(module, target)
+        return _service_for(module, found, target)
 
 
 def _import(module_name: str, target: str) -> ModuleType:
@@ -48,6 +49,10 @@ def _import(module_name: str, target: str) -> ModuleType:
             f"TARGET {target!r}: importing {module_name!r} exited (status {e.code});"
             " does it parse the command line or call sys.exit() at import?"
         ) from None
+    except ModuleNotFoundError as e:
+        if e.name and (module_name == e.name or module_name.startswith(e.name + ".")):
+            raise ConfigError(f"TARGET {target!r}: no module named {e.name!r}") from None
+        raise ConfigError(f"TARGET {target!r}: {_where(e)}{type(e).__name__}: {e}") from None
     except Exception as e:
         raise ConfigError(f"TARGET {target!r}: {_where(e)}{type(e).__name__}: {e}") from None
     finally:
@@ -55,8 +60,12 @@ def _import(module_name: str, target: str) -> ModuleType:
 
 
 def _where(error: BaseException) -> str:
-    """``file:line: `` of the innermost frame outside the import machinery."""
-    frames = [f for f in traceback.extract_tb(error.__traceback__) if "importlib" not in f.filename]
+    """``file:line: `` of the innermost frame of the app's code (not importlib's or flaskd's)."""
+    frames = [
+        f
+        for f in traceback.extract_tb(error.__traceback__)
+        if "importlib" not in f.filename and f.filename != __file__
+    ]
     if isinstance(error, SyntaxError) or not frames:
         return ""
     return f"{frames[-1].filename}:{frames[-1].lineno}: "
@@ -89,9 +98,19 @@ def _by_name(module: ModuleType, expression: str, target: str) -> Any:
 
 
 def _best(module: ModuleType, target: str) -> Any:
-    services = [v for v in vars(module).values() if isinstance(v, Service)]
+    services: dict[int, list[str]] = {}
+    for name, value in vars(module).items():
+        if isinstance(value, Service):
+            services.setdefault(id(value), []).append(name)
+    if len(services) > 1:
+        names = ", ".join(" = ".join(names) for names in services.values())
+        first = next(iter(services.values()))[0]
+        raise ConfigError(
+            f"TARGET {target!r}: {module.__name__!r} holds several services ({names});"
+            f" name the one to serve, e.g. '{module.__name__}:{first}'"
+        )
     if services:
-        return getattr(module, "service", services[0])
+        return getattr(module, next(iter(services.values()))[0])
     for name in ("app", "application"):
         if isinstance(getattr(module, name, None), flask.Flask):
             return getattr(module, name)
@@ -109,12 +128,11 @@ def _call(factory: Any, args: list[Any], kwargs: dict[str, Any], target: str) ->
         return service  # a Service's own create_app: start it our way, not the factory's
     try:
         return factory(*args, **kwargs)
-    except ConfigError:
-        raise
-    except Exception as e:
-        raise ConfigError(
-            f"TARGET {target!r}: the factory failed: {type(e).__name__}: {e}"
-        ) from None
+    except TypeError as e:
+        if e.__traceback__ is not None and e.__traceback__.tb_next is None:
+            # Raised by the call itself, not inside the factory: the arguments are wrong.
+            raise ConfigError(f"TARGET {target!r}: cannot call the factory: {e}") from None
+        raise  # a bug inside the factory: its own traceback says where
 
 
 def _is_app(obj: Any) -> bool:
