@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import contextlib
 import inspect
 import logging
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -69,8 +70,14 @@ class Service:
         self._started = False
         self._failure: StartupError | None = None
         self._stopped = False
+        self._starting: int | None = None  # the thread running the start-up hooks
         self._wsgi_app = app.wsgi_app
         app.wsgi_app = self._first_request  # type: ignore[method-assign]
+        # Configure on the first app context too (flask shell, flask routes, a custom
+        # command, a test's app.app_context()), unless flaskd runs the app: it starts the
+        # service itself, with the command line's configuration, once the module is loaded.
+        if not (_loading_by_flaskd or _is_main_script(app)):
+            flask.appcontext_pushed.connect(self._on_app_context, app)
         # Flask's CLI and gunicorn accept a factory only if it is a plain function
         # (inspect.isfunction), so create_app is one, bound to this service.
         self.create_app = self._factory()
@@ -116,13 +123,25 @@ class Service:
         every caller waits for them. Raises `ConfigError` for a bad value and
         `StartupError` when a hook raises (and again on every later call).
         """
-        if not self._started:
+        if not self._started and self._starting != threading.get_ident():
             with self._lock:
                 if self._failure is not None:
                     raise self._failure
                 if not self._started:
-                    self._start(resolved, dev)
+                    self._starting = threading.get_ident()  # a hook may push an app context
+                    try:
+                        self._start(resolved, dev)
+                    finally:
+                        self._starting = None
         return self.app
+
+    def _on_app_context(self, app: flask.Flask, **kwargs: Any) -> None:
+        module = sys.modules.get(app.import_name)
+        # An app context pushed while the app's module is still being imported comes before
+        # the hooks below it are registered: too early to start.
+        importing = getattr(getattr(module, "__spec__", None), "_initializing", False)
+        if not self._started and not importing:
+            self.start()
 
     def _start(self, resolved: Resolved | None, dev: bool) -> None:
         resolved = resolved or self.resolve()
@@ -216,8 +235,33 @@ class Service:
         sys.exit(0)
 
 
+#: True while flaskd imports the module of the app it is about to serve (`load_target`).
+_loading_by_flaskd = False
+
+
+@contextlib.contextmanager
+def loading_by_flaskd() -> Iterator[None]:
+    """Within it, a `Service` made at import waits for flaskd to start it."""
+    global _loading_by_flaskd
+    _loading_by_flaskd = True
+    try:
+        yield
+    finally:
+        _loading_by_flaskd = False
+
+
+def _is_main_script(app: flask.Flask) -> bool:
+    """Whether ``app`` is defined in the script Python runs (``service.main()`` starts it)."""
+    return app.import_name == "__main__"
+
+
 def _checked(hook: Hook, decorator: str) -> Hook:
     """Check that a hook takes exactly the app, so a wrong one fails where it is declared."""
+    if inspect.iscoroutinefunction(hook) or inspect.isasyncgenfunction(hook):
+        raise TypeError(
+            f"@service.{decorator} hook {_name(hook)} is async: flaskd calls hooks as plain"
+            " functions and would never run it; make it a def (asyncio.run() inside if needed)"
+        )
     try:
         inspect.signature(hook).bind(None)
     except TypeError:
