@@ -51,12 +51,12 @@ class Value:
     secret: bool = False
 
     def shown(self) -> str:
-        """The value as it may be displayed: a secret is masked."""
-        return MASK if self.secret and self.value is not None else mask(self.value)
+        """The value as it may be displayed: a secret is masked (an empty one is shown empty)."""
+        return MASK if self.secret and self.value not in (None, "") else mask(self.value)
 
     def public(self) -> Any:
         """The value as it may be exported (JSON): a secret is masked, so is a password in a URL."""
-        if self.secret and self.value is not None:
+        if self.secret and self.value not in (None, ""):
             return MASK
         return hide_password(self.value) if isinstance(self.value, str) else self.value
 
@@ -73,9 +73,16 @@ class Resolved:
     warnings: list[str] = dataclasses.field(default_factory=list)
     #: Things ``flaskd config`` points out: options that land on Flask's own settings.
     notes: list[str] = dataclasses.field(default_factory=list)
+    #: Required keys without a value: key -> what to do about it.
+    missing: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def serve_values(self) -> dict[str, Any]:
         return {name: v.value for name, v in self.serve.items()}
+
+    def check_complete(self) -> None:
+        """Raise `ConfigError` for the first required key that has no value."""
+        for key, why in self.missing.items():
+            raise ConfigError(f"{key} {why}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,10 +116,13 @@ def resolve(
     prefix: str,
     serve_defaults: Mapping[str, Any],
     sources: Sources,
+    *,
+    complete: bool = True,
 ) -> Resolved:
     """Resolve the app's configuration and the serving settings from every source.
 
-    Raises `ConfigError` naming the key, the source and what would be accepted.
+    Raises `ConfigError` naming the key, the source and what would be accepted; with
+    ``complete`` also for a required key without a value (else see `Resolved.missing`).
     """
     environ = sources.environ
     fields = {key: option.field for key, option in schema.options.items()}
@@ -146,7 +156,14 @@ def resolve(
                 raise ConfigError(_unknown_key(where, name, SETTINGS, table="[serve]"))
             serve[name] = Value(_convert(SETTINGS[name].field, data, where, True), where)
 
+    well_known = _WELL_KNOWN | set(baseline)
     for key, text, where, from_file in _env_values(prefix, environ, known):
+        if key not in known and where.removeprefix("env ") in well_known:
+            resolved.warnings.append(
+                f"{where} not read as the app key {key!r}: it is a well-known variable, not"
+                f" one of the app's (declare an option for {key} to read it)"
+            )
+            continue
         if key not in known:
             # Kept, as Flask's from_prefixed_env keeps it (an extension's setting, say);
             # warned about only when it is one typo away from a known key.
@@ -169,11 +186,33 @@ def resolve(
     for name, (data, flag) in sources.serve_flags.items():
         serve[name] = Value(_convert(SETTINGS[name].field, data, f"flag {flag}"), f"flag {flag}")
 
-    _check_required(schema, values, prefix, sources.command_line)
+    _check_exclusive(schema, values)
+    resolved.missing = _missing(schema, values, prefix, sources)
     for name, _action in schema.address.items():
         values[name.upper()] = serve[name]
     _note_collisions(schema, baseline, resolved)
+    if complete:
+        resolved.check_complete()
     return resolved
+
+
+#: Variables commonly set for other programs, never read as an undeclared app key even when
+#: they start with the app's prefix (server.py gives SERVER_, and SERVER_NAME is Flask's).
+#: Flask's own setting names are added to these.
+_WELL_KNOWN = frozenset(
+    {
+        "SERVER_SOFTWARE",
+        "SERVER_PORT",
+        "SERVER_PROTOCOL",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "NO_PROXY",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "REQUESTS_CA_BUNDLE",
+        "CURL_CA_BUNDLE",
+    }
+)
 
 
 def _secret(fields: Mapping[str, Field], key: str) -> bool:
@@ -365,18 +404,62 @@ def _check_flaskd_vars(environ: Mapping[str, str], prefix: str) -> None:
         raise ConfigError(f"env {var}: unknown flaskd setting; {hint}")
 
 
-def _check_required(
-    schema: Schema, values: Mapping[str, Value], prefix: str, command_line: bool
-) -> None:
+def _given(value: Value) -> bool:
+    """Whether this value is not the parser's default, and not a secret read from an empty
+    file."""
+    if value.source == "default":
+        return False
+    return not (
+        value.value == "" and (value.source.endswith("_FILE") or "credential" in value.source)
+    )
+
+
+def _missing(
+    schema: Schema, values: Mapping[str, Value], prefix: str, sources: Sources
+) -> dict[str, str]:
+    """The required keys (and required exclusive groups) with no value: key -> what to do."""
+    missing: dict[str, str] = {}
     for key, option in schema.options.items():
-        f = option.field
-        if f.required and values[key].source == "default":
-            ways = [f"set {prefix}{key}", f"add {key} to the config file"]
-            if command_line and f.flag:
-                ways.append(f"pass {f.flag}")
-            elif command_line:
-                ways.append(f"pass {option.dest.upper()} on the command line")
-            raise ConfigError(f"{key} is required: " + ", ".join(ways[:-1]) + " or " + ways[-1])
+        if option.field.required and not _given(values[key]):
+            missing[key] = "is required: " + _ways(schema, key, prefix, sources)
+    for keys, required in schema.exclusive:
+        if required and not any(_given(values[k]) for k in keys):
+            ways = "; or ".join(_ways(schema, k, prefix, sources) for k in keys)
+            missing[keys[0]] = "or " + " or ".join(keys[1:]) + " is required (one of them): " + ways
+    return missing
+
+
+def _ways(schema: Schema, key: str, prefix: str, sources: Sources) -> str:
+    """How ``key`` can be given, and an env var one typo away if one is set, or why an empty
+    secret file does not count."""
+    option = schema.options[key]
+    ways = [f"set {prefix}{key}", f"add {key} to the config file"]
+    if sources.command_line:
+        ways.append(f"pass {option.field.flag or option.dest.upper() + ' on the command line'}")
+    text = ", ".join(ways[:-1]) + " or " + ways[-1]
+    var = f"{prefix}{key}_FILE"
+    if sources.environ.get(var) is not None:
+        return f"{text} ({var} names an empty file)"
+    typos = [v for v in sources.environ if v.startswith(prefix) and v != prefix + key]
+    close = _closest(prefix + key, typos, cutoff=0.8)
+    return f"{text} (env {close} is set: did you mean {prefix}{key}?)" if close else text
+
+
+def _check_exclusive(schema: Schema, values: Mapping[str, Value]) -> None:
+    """Refuse two options of one mutually exclusive group given at once, as argparse does."""
+    for keys, _required in schema.exclusive:
+        given = [k for k in keys if _given(values[k]) and values[k].value != _default(schema, k)]
+        if len(given) > 1:
+            sources = " and ".join(values[k].source for k in given)
+            flags = ", ".join(schema.options[k].field.flag or k for k in keys)
+            raise ConfigError(
+                f"{sources}: {' and '.join(given)} exclude each other ({flags} are mutually"
+                " exclusive); give only one"
+            )
+
+
+def _default(schema: Schema, key: str) -> Any:
+    return schema.options[key].field.default
 
 
 def _note_collisions(schema: Schema, baseline: flask.Config, resolved: Resolved) -> None:

@@ -30,6 +30,8 @@ class Schema:
     options: dict[str, AppOption]
     #: Serving settings the parser declares itself (``--host``/``--port``), by setting name.
     address: dict[str, argparse.Action]
+    #: The parser's mutually exclusive groups: their keys, and whether one is required.
+    exclusive: tuple[tuple[tuple[str, ...], bool], ...] = ()
 
 
 def read_parser(parser: argparse.ArgumentParser | None) -> Schema:
@@ -47,7 +49,14 @@ def read_parser(parser: argparse.ArgumentParser | None) -> Schema:
             continue
         field = _field(action)
         options[field.key] = AppOption(action.dest, field)
-    return Schema(options, address)
+    exclusive = tuple(
+        (keys, bool(group.required))
+        for group in (parser._mutually_exclusive_groups if parser is not None else ())
+        if (
+            keys := tuple(a.dest.upper() for a in group._group_actions if a.dest.upper() in options)
+        )
+    )
+    return Schema(options, address, exclusive)
 
 
 def _field(action: argparse.Action) -> Field:

@@ -106,14 +106,19 @@ class Service:
 
     # -- configuring and starting ------------------------------------------------------------
 
-    def resolve(self, sources: Sources | None = None) -> Resolved:
-        """Resolve the configuration without applying it; by default from ``os.environ`` alone."""
+    def resolve(self, sources: Sources | None = None, *, complete: bool = True) -> Resolved:
+        """Resolve the configuration without applying it; by default from ``os.environ`` alone.
+
+        Raises `ConfigError` for a bad value, and with ``complete`` for a required key
+        without one (else they are listed in ``missing``).
+        """
         return resolve(
             self.app,
             self.schema,
             self.env_prefix,
             self.serve_defaults,
             sources or Sources(os.environ),
+            complete=complete,
         )
 
     def start(self, resolved: Resolved | None = None, *, dev: bool = False) -> flask.Flask:

@@ -21,6 +21,11 @@ def build_parser(service: Service) -> argparse.ArgumentParser:
     base = service.parser or argparse.ArgumentParser()
     parser = copy.deepcopy(base)
     taken = set(parser._option_string_actions)
+    for option in service.schema.options.values():
+        argument = next(a for a in parser._actions if a.dest == option.dest)
+        if argument.help != argparse.SUPPRESS:
+            env = f"[env {service.env_prefix}{option.field.key}]"
+            argument.help = f"{argument.help} {env}" if argument.help else env
     group = parser.add_argument_group("serving options (flaskd)")
     for name, s in SETTINGS.items():
         if name in service.schema.address or s.flag in taken:
@@ -70,6 +75,8 @@ def parse_command_line(service: Service, argv: Sequence[str]) -> tuple[Sources, 
         if action.dest != "help":
             action.default = argparse.SUPPRESS
             action.required = False  # checked after env and file, which may satisfy it
+    for group in parser._mutually_exclusive_groups:
+        group.required = False  # likewise
     parser.format_help = shown.format_help  # type: ignore[method-assign]
     parser.format_usage = shown.format_usage  # type: ignore[method-assign]
     given: dict[str, Any] = vars(parser.parse_args(argv))

@@ -51,6 +51,10 @@ def _serving_options(hidden: Collection[str] = ()) -> Callable[[F], F]:
     return add
 
 
+#: Options of `flask run` that belong to `flaskd dev`.
+_DEV_ONLY = ("--reload", "--debug", "--debugger", "--reload-dir", "--extra-files")
+
+
 class _ServingCommand(click.Command):
     """A command taking TARGET and serving options; an app option given here says where
     app options go instead."""
@@ -59,6 +63,15 @@ class _ServingCommand(click.Command):
         try:
             return super().parse_args(ctx, args)
         except click.NoSuchOption as e:
+            if e.option_name in _DEV_ONLY:
+                why = (
+                    "always runs Flask's reloader and debugger"
+                    if self.name == "dev"
+                    else "serves in production, with no reloader or debugger;"
+                    " for development use `flaskd dev TARGET`"
+                )
+                message = f"no such option {e.option_name}: `flaskd {self.name}` {why}"
+                raise ConfigError(message) from None
             near = ", ".join(sorted(e.possibilities or ()))
             close = f" (did you mean {near}?)" if near else ""
             raise ConfigError(
@@ -107,11 +120,13 @@ def config(target: str, config_file: str | None, as_json: bool, **serve_flags: A
     Secrets are masked.
     """
     service = load_target(target)
-    resolved = service.resolve(Sources.from_cli(os.environ, config_file, serve_flags))
+    sources = Sources.from_cli(os.environ, config_file, serve_flags)
+    resolved = service.resolve(sources, complete=False)
     if as_json:
         click.echo(json.dumps(_as_json(service.env_prefix, resolved), indent=2, default=str))
     else:
         click.echo(_as_table(service.env_prefix, resolved))
+    resolved.check_complete()  # shown first, then the same error as `flaskd run`
 
 
 def _as_json(prefix: str, resolved: Resolved) -> dict[str, Any]:
@@ -125,6 +140,7 @@ def _as_json(prefix: str, resolved: Resolved) -> dict[str, Any]:
         "serve": entries(resolved.serve),
         "warnings": resolved.warnings,
         "notes": resolved.notes,
+        "missing": {key: f"{key} {why}" for key, why in resolved.missing.items()},
     }
 
 
@@ -136,10 +152,15 @@ def _as_table(prefix: str, resolved: Resolved) -> str:
         if title:
             lines.append(title)
         width = max((len(k) for k in values), default=0)
-        shown = {k: v.shown() for k, v in values.items()}
+        shown = {k: "MISSING" if k in resolved.missing else v.shown() for k, v in values.items()}
         vwidth = max((len(s) for s in shown.values()), default=0)
         lines += [f"  {k:<{width}}  {shown[k]:<{vwidth}}  {v.source}" for k, v in values.items()]
-    for title, notes in (("Warnings:", resolved.warnings), ("Notes:", resolved.notes)):
+    missing = [f"{key} {why}" for key, why in resolved.missing.items()]
+    for title, notes in (
+        ("Missing:", missing),
+        ("Warnings:", resolved.warnings),
+        ("Notes:", resolved.notes),
+    ):
         if notes:
             lines.append(title)
             lines += [f"  - {note}" for note in notes]
