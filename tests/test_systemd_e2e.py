@@ -29,7 +29,7 @@ import pytest
 import requests
 
 from conftest import ROOT, InFlight, free_port
-from flaskd._systemd_unit import _read_env_file
+from flaskd._envfile import read_env_file
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="systemd-nspawn needs root"),
@@ -289,7 +289,7 @@ def test_env_file_is_read_as_systemd_reads_it(machine: Machine, tmp_path: Path) 
         "python3", "-c", "import json, os; print(json.dumps(dict(os.environ)))",
     )  # fmt: skip
     seen = json.loads(out.splitlines()[-1])
-    read, _ = _read_env_file(str(env_file))
+    read = read_env_file(str(env_file)).values
     assert {k: v for k, v in seen.items() if k.startswith("T_")} == read
 
 

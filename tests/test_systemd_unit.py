@@ -27,7 +27,7 @@ import pytest
 
 from conftest import EXAMPLE, FLASKD, ROOT, run
 from flaskd._errors import ConfigError
-from flaskd._systemd_unit import HEADER, Units, quote, write
+from flaskd.systemd import HEADER, Units, quote, write
 
 #: On a new machine the first test also builds the world-readable venvs (downloads included).
 pytestmark = pytest.mark.timeout(600)

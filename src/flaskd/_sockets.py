@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ._errors import ConfigError
-from ._systemd import listen_fds
+from ._sdnotify import listen_fds
 
 BACKLOG = 2048
 

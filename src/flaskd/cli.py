@@ -233,7 +233,7 @@ def systemd(
     and run this command from there. The units are printed, written to --output
     or installed; anything that would keep them from starting is an error.
     """
-    from . import _systemd_unit as units_
+    from . import systemd as units_
 
     actions = [flag for flag, on in (("--install", install), ("--uninstall", uninstall),
                                      ("--output", output is not None)) if on]  # fmt: skip

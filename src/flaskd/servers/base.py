@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from .. import _systemd
+from .. import _sdnotify
 from .._config import warn
 from .._errors import ConfigError
 from .._middleware import WSGIApp, wrap
@@ -98,13 +98,13 @@ class Server:
         listening = ", ".join(where)
         activated = " (sockets from systemd)" if self.activated else ""
         log.info("serving on %s with %s%s", listening, self.name, activated)
-        _systemd.notify("READY=1", f"STATUS=serving on {listening}", f"MAINPID={os.getpid()}")
-        self._watchdog = _systemd.start_watchdog()
+        _sdnotify.notify("READY=1", f"STATUS=serving on {listening}", f"MAINPID={os.getpid()}")
+        self._watchdog = _sdnotify.start_watchdog()
 
     def stopping(self) -> None:
         """Log and tell systemd that a graceful stop has begun."""
         log.info("stopping: finishing requests in flight")
-        _systemd.notify("STOPPING=1", "STATUS=stopping")
+        _sdnotify.notify("STOPPING=1", "STATUS=stopping")
         if self._watchdog is not None:
             self._watchdog.set()
 
