@@ -20,16 +20,18 @@ from __future__ import annotations
 import ast
 import dataclasses
 import difflib
+import functools
 import json
 import logging
 import re
 import tomllib
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import flask
 
+from ._envfile import EnvFile, place
 from ._errors import ConfigError
 from ._fields import MASK, BadValue, Field, field_like, hide_password, looks_secret, mask
 from ._parser import Schema
@@ -98,16 +100,39 @@ class Sources:
     config_flag: tuple[str, str] | None = None
     #: Whether this mode reads the command line (standalone), for the missing-value message.
     command_line: bool = False
+    #: Env files (``--env-file``; ``.flaskenv`` and ``.env`` in dev mode), later ones first:
+    #: their variables count below the real environment's.
+    env_files: Sequence[EnvFile] = ()
 
     @classmethod
     def from_cli(
-        cls, environ: Mapping[str, str], config_file: str | None, serve_flags: Mapping[str, Any]
+        cls,
+        environ: Mapping[str, str],
+        config_file: str | None,
+        serve_flags: Mapping[str, Any],
+        env_files: Sequence[EnvFile] = (),
     ) -> Sources:
         """The sources of a ``flaskd`` command: ``serve_flags`` are its serving options by
         name, None (or empty) where not given."""
         given = {n: (v, SETTINGS[n].flag) for n, v in serve_flags.items() if v not in (None, ())}
         config = (config_file, "--config") if config_file else None
-        return cls(environ, serve_flags=given, config_flag=config)
+        return cls(environ, serve_flags=given, config_flag=config, env_files=env_files)
+
+    @functools.cached_property
+    def variables(self) -> Mapping[str, str]:
+        """The environment as the app sees it: the env files' variables under the real ones."""
+        if not self.env_files:
+            return self.environ
+        merged: dict[str, str] = {}
+        for env_file in self.env_files:
+            merged.update(env_file.values)
+        merged.update(self.environ)
+        return merged
+
+    def where(self, var: str) -> str:
+        """Where ``var`` comes from: ``env VAR``, or the env file line that sets it."""
+        in_file = None if var in self.environ else place(self.env_files, var)
+        return in_file or f"env {var}"
 
 
 def resolve(
@@ -124,7 +149,7 @@ def resolve(
     Raises `ConfigError` naming the key, the source and what would be accepted; with
     ``complete`` also for a required key without a value (else see `Resolved.missing`).
     """
-    environ = sources.environ
+    environ = sources.variables
     fields = {key: option.field for key, option in schema.options.items()}
     values: dict[str, Value] = {}
     for key, f in fields.items():
@@ -137,6 +162,10 @@ def resolve(
             fields.setdefault(key, field_like(key, current, looks_secret(key)))
 
     serve = _serve_defaults(schema, serve_defaults)
+    if environ.get("PORT"):
+        # The platform's port (Heroku, Cloud Run, Fly): the port only, never the host.
+        where = sources.where("PORT")
+        serve["port"] = Value(_convert(SETTINGS["port"].field, environ["PORT"], where), where)
     resolved = Resolved(values, serve)
     known = set(fields) | set(baseline)
 
@@ -157,8 +186,8 @@ def resolve(
             serve[name] = Value(_convert(SETTINGS[name].field, data, where, True), where)
 
     well_known = _WELL_KNOWN | set(baseline)
-    for key, text, where, from_file in _env_values(prefix, environ, known):
-        if key not in known and where.removeprefix("env ") in well_known:
+    for key, text, where, from_file in _env_values(prefix, sources, known):
+        if key not in known and prefix + key in well_known:
             resolved.warnings.append(
                 f"{where} not read as the app key {key!r}: it is a well-known variable, not"
                 f" one of the app's (declare an option for {key} to read it)"
@@ -176,10 +205,11 @@ def resolve(
         f = fields.get(key) or _like_json(key, baseline.get(key))
         values[key] = Value(_convert(f, text, where), where, f.secret or from_file)
 
-    _check_flaskd_vars(environ, prefix)
+    _check_flaskd_vars(sources, prefix)
     for s in SETTINGS.values():
         if s.env in environ:
-            serve[s.name] = Value(_convert(s.field, environ[s.env], f"env {s.env}"), f"env {s.env}")
+            where = sources.where(s.env)
+            serve[s.name] = Value(_convert(s.field, environ[s.env], where), where)
 
     for key, (value, flag) in sources.app_flags.items():
         values[key] = Value(value, f"flag {flag}", _secret(fields, key))
@@ -235,8 +265,8 @@ def _config_path(prefix: str, sources: Sources) -> tuple[str | None, str]:
     if sources.config_flag is not None:
         return sources.config_flag[0], f"flag {sources.config_flag[1]}"
     env = prefix + "CONFIG"
-    if sources.environ.get(env):
-        return sources.environ[env], f"env {env}"
+    if sources.variables.get(env):
+        return sources.variables[env], sources.where(env)
     return None, ""
 
 
@@ -264,9 +294,10 @@ def _like_json(key: str, current: Any) -> Field:
 
 
 def _env_values(
-    prefix: str, environ: Mapping[str, str], known: Collection[str]
+    prefix: str, sources: Sources, known: Collection[str]
 ) -> Iterable[tuple[str, str, str, bool]]:
     """Yield (key, text, source, read from a file) for credentials and ``<PREFIX>`` env vars."""
+    environ = sources.variables
     credentials = environ.get("CREDENTIALS_DIRECTORY")
     if credentials:
         for key in sorted(known):
@@ -282,12 +313,12 @@ def _env_values(
         key = var[len(prefix) :]
         if key.endswith("_FILE") and key not in known:
             key = key[: -len("_FILE")]
+            where = sources.where(var)
             if prefix + key in environ:
-                raise ConfigError(f"env {var}: {prefix + key} is set too; set only one of them")
-            where = f"env {var}"
+                raise ConfigError(f"{where}: {prefix + key} is set too; set only one of them")
             yield key, _read_secret(Path(environ[var]), where), where, True
         else:
-            yield key, environ[var], f"env {var}", False
+            yield key, environ[var], sources.where(var), False
 
 
 def _read_secret(path: Path, where: str) -> str:
@@ -389,10 +420,10 @@ def _serving_key(where: str, key: str, schema: Schema, toml: bool) -> str | None
     return f"{where}: unknown key {key!r}: {setting} is a serving setting: {fix}"
 
 
-def _check_flaskd_vars(environ: Mapping[str, str], prefix: str) -> None:
+def _check_flaskd_vars(sources: Sources, prefix: str) -> None:
     """Refuse a ``FLASKD_*`` variable that names no serving setting: flaskd would ignore it."""
     names = [s.env for s in SETTINGS.values()]
-    for var in sorted(environ):
+    for var in sorted(sources.variables):
         if not var.startswith(ENV_PREFIX) or var in names:
             continue
         if var == ENV_PREFIX + "CONFIG":
@@ -401,7 +432,7 @@ def _check_flaskd_vars(environ: Mapping[str, str], prefix: str) -> None:
             hint = f"did you mean {ENV_PREFIX}{close}?"
         else:
             hint = "flaskd reads " + ", ".join(names)
-        raise ConfigError(f"env {var}: unknown flaskd setting; {hint}")
+        raise ConfigError(f"{sources.where(var)}: unknown flaskd setting; {hint}")
 
 
 def _given(value: Value) -> bool:
@@ -438,11 +469,11 @@ def _ways(schema: Schema, key: str, prefix: str, sources: Sources) -> str:
         ways.append(f"pass {option.field.flag or option.dest.upper() + ' on the command line'}")
     text = ", ".join(ways[:-1]) + " or " + ways[-1]
     var = f"{prefix}{key}_FILE"
-    if sources.environ.get(var) is not None:
+    if sources.variables.get(var) is not None:
         return f"{text} ({var} names an empty file)"
-    typos = [v for v in sources.environ if v.startswith(prefix) and v != prefix + key]
+    typos = [v for v in sources.variables if v.startswith(prefix) and v != prefix + key]
     close = _closest(prefix + key, typos, cutoff=0.8)
-    return f"{text} (env {close} is set: did you mean {prefix}{key}?)" if close else text
+    return f"{text} ({sources.where(close)} is set: did you mean {prefix}{key}?)" if close else text
 
 
 def _check_exclusive(schema: Schema, values: Mapping[str, Value]) -> None:

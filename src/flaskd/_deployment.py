@@ -21,7 +21,7 @@ from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
 from ._config import Resolved, Sources
-from ._envfile import EnvFile, read_env_file
+from ._envfile import EnvFile, place, read_env_file
 from ._errors import ConfigError
 from ._fields import Field, field_like
 from ._service import Service
@@ -64,7 +64,8 @@ class Deployment:
     #: ``flaskd run`` and its arguments, after the interpreter (``-m flaskd run TARGET ...``).
     command: list[str]
     places: list[Address]
-    env_file: EnvFile | None
+    #: The env files (``EnvironmentFile=``), a later one winning.
+    env_files: list[EnvFile]
     #: The app's secrets read from files: (credential name, path on this machine).
     credentials: list[tuple[str, str]]
     #: Env vars of the env file that name a secret file (``<PREFIX><KEY>_FILE``): var -> path.
@@ -83,9 +84,9 @@ class Deployment:
     def graceful_timeout(self) -> float:
         return float(self.resolved.serve["graceful_timeout"].value)
 
-    def source(self, source: str) -> str:
-        """A value's source as the user knows it: the env file's ``FILE:LINE`` for its vars."""
-        return self.env_file.name_source(source) if self.env_file else source
+    def source(self, var: str) -> str:
+        """Where the env var ``var`` is set: its env file's ``FILE:LINE``."""
+        return place(self.env_files, var) or f"env {var}"
 
 
 def describe(
@@ -96,7 +97,7 @@ def describe(
     socket: bool = False,
     service_user: str | None = None,
     group: str | None = None,
-    env_file: str | None = None,
+    env_files: Sequence[str] = (),
     credentials: Sequence[str] = (),
     state: Sequence[str] = (),
     memory_deny_write_execute: bool = False,
@@ -126,45 +127,40 @@ def describe(
     else:
         workdir, run_target = os.getcwd(), target
     name = check_name(name or default_name(target))
-    env = read_env_file(env_file) if env_file else None
-    env_values = env.values if env else {}
     config = os.path.abspath(config_file) if config_file else None
 
     service = load_target(target)
     creds = [_credential(text, service) for text in credentials]
-    named = _named_files(env_values, service, workdir)
-    try:
-        resolved = _resolve(service, {**env_values, **named}, flags, config, creds)
-        # A backend that is not installed here fails now, not at start; so does a setting
-        # it refuses.
-        server = resolved.serve["server"]
-        if server.value == "dev":
-            raise ConfigError(
-                f"{server.source}: the dev server has no place in a service (reloader, debugger,"
-                " no readiness): choose waitress, gunicorn or granian"
-            )
-        backend = load_server(server.value)
-        backend.check_supported(resolved)  # as the server will at start
-        places = addresses(
-            resolved.serve["bind"].value,
-            resolved.serve["host"].value,
-            resolved.serve["port"].value,
-            resolved.serve["bind"].source,
+    # The service reads a relative file name in an env file from its working directory.
+    envs = [
+        e.with_values(_named_files(e.values, service, workdir))
+        for e in map(read_env_file, env_files)
+    ]
+    resolved = _resolve(service, envs, flags, config, creds)
+    # A backend that is not installed here fails now, not at start; so does a setting
+    # it refuses.
+    server = resolved.serve["server"]
+    if server.value == "dev":
+        raise ConfigError(
+            f"{server.source}: the dev server has no place in a service (reloader, debugger,"
+            " no readiness): choose waitress, gunicorn or granian"
         )
-    except ConfigError as e:
-        if env is None:
-            raise
-        # Every "env VAR" here is the env file's: name the file and line.
-        source, sep, rest = e.message.partition(": ")
-        raise ConfigError(env.name_source(source) + sep + rest) from None
+    backend = load_server(server.value)
+    backend.check_supported(resolved)  # as the server will at start
+    places = addresses(
+        resolved.serve["bind"].value,
+        resolved.serve["host"].value,
+        resolved.serve["port"].value,
+        resolved.serve["bind"].source,
+    )
 
     states = [_state(text, service, resolved, name) for text in state]
     for key, _ in states:
         var = service.env_prefix + key
-        if env is not None and var in env.values:
+        if (where := place(envs, var)) is not None:
             # systemd lets EnvironmentFile= override Environment=: --state would be undone.
             raise ConfigError(
-                f"--state {key.lower()}: the env file sets {var} too ({env.places[var]}),"
+                f"--state {key.lower()}: an env file sets {var} too ({where}),"
                 " and it would win; remove it from the env file or drop --state"
             )
 
@@ -187,9 +183,9 @@ def describe(
         target=run_target,
         command=command,
         places=places,
-        env_file=env,
+        env_files=envs,
         credentials=creds,
-        secret_files={var: p for var, p in named.items() if var.endswith("_FILE")},
+        secret_files=_secret_files(envs, service),
         state=states,
         identity=Identity(user_scope, service_user, group),
         socket=socket,
@@ -226,6 +222,18 @@ def app_keys(service: Service) -> set[str]:
     return set(service.schema.options) | set(service.app.config)
 
 
+def _secret_files(env_files: Sequence[EnvFile], service: Service) -> dict[str, str]:
+    """The env files' ``<PREFIX><KEY>_FILE`` variables (made absolute): var -> path."""
+    known = app_keys(service)
+    secrets = {}
+    for env_file in env_files:
+        for var, value in env_file.values.items():
+            key = var.removeprefix(service.env_prefix)
+            if var.startswith(service.env_prefix) and key.endswith("_FILE") and key not in known:
+                secrets[var] = value
+    return secrets
+
+
 def _named_files(env: Mapping[str, str], service: Service, workdir: str) -> dict[str, str]:
     """The env file's variables that name a file the service reads, ``<PREFIX>CONFIG`` and
     the secrets' ``<PREFIX><KEY>_FILE``, each with that file's absolute path: the service
@@ -243,17 +251,17 @@ def _named_files(env: Mapping[str, str], service: Service, workdir: str) -> dict
 
 def _resolve(
     service: Service,
-    env: Mapping[str, str],
+    env_files: Sequence[EnvFile],
     flags: Mapping[str, Any],
     config: str | None,
     credentials: Sequence[tuple[str, str]],
 ) -> Resolved:
-    """Resolve the configuration the service will see: env file, credentials, flags."""
+    """Resolve the configuration the service will see: env files, credentials, flags."""
     with tempfile.TemporaryDirectory() as creds:
         for name, path in credentials:
             os.symlink(path, os.path.join(creds, name))
-        environ = {**env, "CREDENTIALS_DIRECTORY": creds} if credentials else dict(env)
-        return service.resolve(Sources.from_cli(environ, config, flags))
+        environ = {"CREDENTIALS_DIRECTORY": creds} if credentials else {}
+        return service.resolve(Sources.from_cli(environ, config, flags, env_files))
 
 
 def _known_key(text: str, service: Service, what: str) -> str:

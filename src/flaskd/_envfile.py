@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+from collections.abc import Iterable, MutableMapping, Sequence
 from pathlib import Path
 
 from ._errors import ConfigError
@@ -35,13 +36,17 @@ class EnvFile:
     values: dict[str, str]
     places: dict[str, str]
 
-    def name_source(self, source: str) -> str:
-        """``source`` as it names a variable this file sets: ``env VAR`` becomes
-        ``--env-file PATH:LINE: VAR``; any other source is returned as it is."""
-        var = source.removeprefix("env ")
-        if source.startswith("env ") and var in self.places:
-            return f"{self.places[var]}: {var}"
-        return source
+    def with_values(self, values: dict[str, str]) -> EnvFile:
+        """This file with some of its variables' values replaced."""
+        return dataclasses.replace(self, values={**self.values, **values})
+
+
+def place(env_files: Sequence[EnvFile], var: str) -> str | None:
+    """``--env-file PATH:LINE: VAR`` for the last of ``env_files`` that sets ``var``."""
+    for env_file in reversed(env_files):
+        if var in env_file.places:
+            return f"{env_file.places[var]}: {var}"
+    return None
 
 
 def read_env_file(path: str) -> EnvFile:
@@ -95,3 +100,30 @@ def read_env_file(path: str) -> EnvFile:
         values[key] = value[1:-1] if value.startswith(("'", '"')) else value
         places[key] = where
     return EnvFile(path, os.path.abspath(path), values, places)
+
+
+#: The env files `flaskd dev` reads from the working directory, as `flask run` does (the
+#: second over the first).
+DEV_FILES = (".flaskenv", ".env")
+
+
+def load_env_files(
+    paths: Iterable[str], environ: MutableMapping[str, str], *, dev: bool = False
+) -> list[EnvFile]:
+    """Read the env files at ``paths`` (in dev mode ``.flaskenv`` and ``.env`` first, where
+    they exist) and export their variables into ``environ`` below its own: a variable the
+    environment has keeps its value, and a later file wins over an earlier one.
+
+    Returns the files, for the sources to name where each variable came from.
+    """
+    files = [p for p in DEV_FILES if dev and os.path.isfile(p)] + list(paths)
+    env_files = [read_env_file(p) for p in files]
+    export(env_files, environ)
+    return env_files
+
+
+def export(env_files: Sequence[EnvFile], environ: MutableMapping[str, str]) -> None:
+    """Set the variables of ``env_files`` in ``environ`` where it has none (the last file wins)."""
+    for env_file in reversed(env_files):
+        for key, value in env_file.values.items():
+            environ.setdefault(key, value)

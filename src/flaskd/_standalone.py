@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._config import Sources
+from ._envfile import load_env_files
 from ._settings import SETTINGS
 
 if TYPE_CHECKING:
@@ -51,6 +52,15 @@ def build_parser(service: Service) -> argparse.ArgumentParser:
             metavar="FILE",
             help=f"Config file, TOML or .py. [env {service.env_prefix}CONFIG]",
         )
+    if "--env-file" not in taken:
+        group.add_argument(
+            "--env-file",
+            dest=_SERVE + "env_file",
+            metavar="FILE",
+            action="append",
+            help="Read KEY=VALUE lines (systemd's EnvironmentFile= syntax) into the environment,"
+            " below its own variables; repeatable, a later file wins.",
+        )
     if "--dev" not in taken:
         group.add_argument(
             "--dev",
@@ -87,6 +97,7 @@ def parse_command_line(service: Service, argv: Sequence[str]) -> tuple[Sources, 
         if action.dest in given:
             serve_flags[name] = (given.pop(action.dest), _flag(action))
     config = given.pop(_SERVE + "config", None)
+    env_file_paths = given.pop(_SERVE + "env_file", None) or []
     dev = bool(given.pop(_SERVE + "dev", False))
     for dest, value in given.items():
         if dest.startswith(_SERVE):
@@ -97,8 +108,11 @@ def parse_command_line(service: Service, argv: Sequence[str]) -> tuple[Sources, 
     debug = service.schema.options.get("DEBUG")
     if debug and app_flags.get("DEBUG", (False,))[0] is True:
         dev = True  # a script's own --debug flag means flaskd's dev mode
+    environ = dict(os.environ)
+    env_files = load_env_files(env_file_paths, os.environ)
     sources = Sources(
-        os.environ,
+        environ,
+        env_files=env_files,
         app_flags=app_flags,
         serve_flags=serve_flags,
         config_flag=(config, "--config") if config else None,

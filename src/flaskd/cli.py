@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Collection
+import sys
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 
 from ._config import Resolved, Sources
+from ._envfile import load_env_files
 from ._errors import ConfigError
+from ._health import check as check_health
 from ._run import serve
 from ._settings import SETTINGS
 from ._target import load_target
@@ -41,6 +44,14 @@ def _serving_options(hidden: Collection[str] = ()) -> Callable[[F], F]:
                 choices = s.field.choices
                 metavar = f"[{'|'.join(choices)}]" if choices else s.metavar
                 f = click.option(s.flag, s.name, metavar=metavar, multiple=multiple, **shown)(f)
+        f = click.option(
+            "--env-file",
+            "env_files",
+            metavar="FILE",
+            multiple=True,
+            help="Read KEY=VALUE lines (systemd's EnvironmentFile= syntax) into the environment,"
+            " below its own variables; repeatable, a later file wins.",
+        )(f)
         return click.option(
             "--config",
             "config_file",
@@ -91,22 +102,30 @@ def cli() -> None:
 @cli.command(cls=_ServingCommand)
 @click.argument("target")
 @_serving_options()
-def run(target: str, config_file: str | None, **serve_flags: Any) -> None:
+def run(
+    target: str, config_file: str | None, env_files: tuple[str, ...], **serve_flags: Any
+) -> None:
     """Serve TARGET with a production server (waitress unless --server says otherwise).
 
     App options come from the config file and <PREFIX><KEY> env vars.
     """
+    sources = _sources(config_file, env_files, serve_flags)
     service = load_target(target)
-    serve(service, service.resolve(Sources.from_cli(os.environ, config_file, serve_flags)))
+    serve(service, service.resolve(sources))
 
 
 @cli.command(cls=_ServingCommand)
 @click.argument("target")
 @_serving_options(hidden=load_server("dev").unsupported)
-def dev(target: str, config_file: str | None, **serve_flags: Any) -> None:
-    """Serve TARGET with Flask's reloader and debugger, on loopback only."""
+def dev(
+    target: str, config_file: str | None, env_files: tuple[str, ...], **serve_flags: Any
+) -> None:
+    """Serve TARGET with Flask's reloader and debugger, on loopback only.
+
+    Like `flask run`, also reads .flaskenv and .env from the working directory.
+    """
+    sources = _sources(config_file, env_files, serve_flags, dev=True)
     service = load_target(target)
-    sources = Sources.from_cli(os.environ, config_file, serve_flags)
     serve(service, service.resolve(sources), dev=True)
 
 
@@ -114,19 +133,39 @@ def dev(target: str, config_file: str | None, **serve_flags: Any) -> None:
 @click.argument("target")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @_serving_options()
-def config(target: str, config_file: str | None, as_json: bool, **serve_flags: Any) -> None:
+def config(
+    target: str,
+    config_file: str | None,
+    env_files: tuple[str, ...],
+    as_json: bool,
+    **serve_flags: Any,
+) -> None:
     """Show TARGET's resolved configuration and where each value came from.
 
     Secrets are masked.
     """
+    sources = _sources(config_file, env_files, serve_flags)
     service = load_target(target)
-    sources = Sources.from_cli(os.environ, config_file, serve_flags)
     resolved = service.resolve(sources, complete=False)
     if as_json:
         click.echo(json.dumps(_as_json(service.env_prefix, resolved), indent=2, default=str))
     else:
         click.echo(_as_table(service.env_prefix, resolved))
     resolved.check_complete()  # shown first, then the same error as `flaskd run`
+
+
+def _sources(
+    config_file: str | None,
+    env_files: Sequence[str],
+    serve_flags: Mapping[str, Any],
+    *,
+    dev: bool = False,
+) -> Sources:
+    """What a command reads: the environment (with its env files exported into it, so that
+    the app, its workers and a reloaded process see them too), the config file, the flags."""
+    environ = dict(os.environ)
+    files = load_env_files(env_files, os.environ, dev=dev)
+    return Sources.from_cli(environ, config_file, serve_flags, env_files=files)
 
 
 def _as_json(prefix: str, resolved: Resolved) -> dict[str, Any]:
@@ -181,11 +220,6 @@ def _as_table(prefix: str, resolved: Resolved) -> str:
 )
 @click.option("--service-user", metavar="USER", help="Run as this user instead of a dynamic one.")
 @click.option("--group", metavar="GROUP", help="Run with this group.")
-@click.option(
-    "--env-file",
-    metavar="FILE",
-    help="EnvironmentFile= of KEY=VALUE lines (<PREFIX>KEY, FLASKD_*).",
-)
 @click.option(
     "--credential",
     "credentials",
@@ -261,6 +295,26 @@ def systemd(
             click.echo(f"wrote {path}")
     else:
         click.echo("\n".join(units.files().values()), nl=False)
+
+
+@cli.command()
+@click.argument("url")
+@click.option(
+    "--timeout",
+    default="5",
+    metavar="SECONDS",
+    help="Seconds to wait for the answer.  [default: 5]",
+)
+def health(url: str, timeout: str) -> None:
+    """Exit 0 if URL answers 200, 1 otherwise, with one line saying which.
+
+    For a container's HEALTHCHECK in an image without curl: flaskd health
+    http://127.0.0.1:8000/readyz. No proxy is used and no redirect followed.
+    """
+    ok, line = check_health(url, timeout)
+    click.echo(line)
+    if not ok:
+        sys.exit(1)
 
 
 cli.add_command(migrate)

@@ -232,7 +232,7 @@ def _secret_fixes(d: Deployment) -> dict[str, tuple[str, str]]:
         )
         fix = f"{credential}let a group the service has (--group) reach it"
         for p in (path, os.path.realpath(path)):
-            fixes[p] = (d.source(f"env {var}"), fix)
+            fixes[p] = (d.source(var), fix)
     return fixes
 
 

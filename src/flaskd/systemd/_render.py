@@ -139,8 +139,8 @@ def _service_unit(
         _setting("WorkingDirectory", d.workdir),
     ]
     unit += [_environment(e) for e in environment]
-    if d.env_file is not None:
-        unit.append(_setting("EnvironmentFile", d.env_file.absolute))
+    for env_file in d.env_files:
+        unit.append(_setting("EnvironmentFile", env_file.absolute))
     for key, path in d.credentials:
         unit.append(_setting("LoadCredential", f"{key}:{path}"))
     unit += [
