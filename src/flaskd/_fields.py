@@ -16,7 +16,9 @@ import re
 import shlex
 from collections.abc import Callable, Sequence
 from pathlib import PurePath
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
@@ -63,10 +65,25 @@ def mask(value: Any) -> str:
     return hide_password(repr(value))
 
 
+@dataclasses.dataclass(frozen=True)
+class Converter(Generic[T]):
+    """A conversion from text, with the words that say what it accepts."""
+
+    convert: Callable[[Any], T]
+    description: str
+
+    def __call__(self, text: Any) -> T:
+        return self.convert(text)
+
+
+def described(description: str) -> Callable[[Callable[[Any], T]], Converter[T]]:
+    """Make a function a `Converter` that accepts what ``description`` says."""
+    return lambda convert: Converter(convert, description)
+
+
 def _type_name(convert: Callable[..., Any]) -> str:
-    described = getattr(convert, "description", None)
-    if described:
-        return str(described)
+    if isinstance(convert, Converter):
+        return convert.description
     if convert in _EXPECTED:
         return _EXPECTED[convert]
     if isinstance(convert, type) and issubclass(convert, PurePath):
@@ -178,12 +195,12 @@ def field_like(key: str, current: Any, secret: bool = False) -> Field:
     return Field(key, secret=secret)
 
 
-def _json_of(kind: type) -> Callable[[str], Any]:
-    def convert(text: str) -> Any:
+def _json_of(kind: type) -> Converter[Any]:
+    @described(f"a JSON {'object' if kind is dict else 'array'}")
+    def convert(text: Any) -> Any:
         value = json.loads(text) if isinstance(text, str) else text
         if not isinstance(value, kind):
             raise ValueError(text)
         return value
 
-    convert.description = f"a JSON {'object' if kind is dict else 'array'}"  # type: ignore[attr-defined]
     return convert

@@ -9,18 +9,24 @@ and its row in the documentation table (`markdown_table`).
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import ipaddress
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
-from ._fields import Field
+import click
+
+from ._fields import Field, described
 from .servers import SERVERS
 
 ENV_PREFIX = "FLASKD_"
 
+F = TypeVar("F", bound=Callable[..., Any])
 
+
+@described("a port number from 0 to 65535")
 def _port(text: str) -> int:
     value = int(text)
     if not 0 <= value <= 65535:
@@ -28,17 +34,12 @@ def _port(text: str) -> int:
     return value
 
 
-_port.description = "a port number from 0 to 65535"  # type: ignore[attr-defined]
-
-
+@described("a whole number of at least 1")
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
         raise ValueError(text)
     return value
-
-
-_positive.description = "a whole number of at least 1"  # type: ignore[attr-defined]
 
 
 class FileMode(int):
@@ -48,6 +49,7 @@ class FileMode(int):
         return f"0o{self:o}"
 
 
+@described("an octal file mode such as 660")
 def _octal(text: str) -> int:
     value = int(text, 8)
     if not 0 <= value <= 0o777:
@@ -55,20 +57,16 @@ def _octal(text: str) -> int:
     return FileMode(value)
 
 
-_octal.description = "an octal file mode such as 660"  # type: ignore[attr-defined]
-
-
+@described(
+    "an IP address or network (127.0.0.1, 10.0.0.0/8, ::1), or unix (peers on a unix socket)"
+)
 def _network(text: str) -> str:
     if text != "unix":
         ipaddress.ip_network(text, strict=False)
     return text
 
 
-_network.description = (  # type: ignore[attr-defined]
-    "an IP address or network (127.0.0.1, 10.0.0.0/8, ::1), or unix (peers on a unix socket)"
-)
-
-
+@described("a size in bytes, or with k, m or g (10m)")
 def _size(text: str) -> int:
     units = {"k": 1024, "m": 1024**2, "g": 1024**3}
     text = text.strip().lower().removesuffix("b")
@@ -79,9 +77,7 @@ def _size(text: str) -> int:
     return value
 
 
-_size.description = "a size in bytes, or with k, m or g (10m)"  # type: ignore[attr-defined]
-
-
+@described("a finite number of seconds (0 or more)")
 def _seconds(text: str) -> float:
     value = float(text)
     if not (math.isfinite(value) and value >= 0):  # float() also takes "inf" and "nan"
@@ -89,17 +85,12 @@ def _seconds(text: str) -> float:
     return value
 
 
-_seconds.description = "a finite number of seconds (0 or more)"  # type: ignore[attr-defined]
-
-
+@described("a finite number of seconds above 0")
 def _positive_seconds(text: str) -> float:
     value = _seconds(text)
     if value == 0:
         raise ValueError(text)
     return value
-
-
-_positive_seconds.description = "a finite number of seconds above 0"  # type: ignore[attr-defined]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,6 +128,35 @@ class Setting:
         else:
             shown = str(default)
         return f"{self.field.help} [env {self.env}; default {shown}]"
+
+    def click_option(self, *, hidden: bool = False) -> Callable[[F], F]:
+        """This setting as a click option (``flaskd run``'s), passing its value as ``name``,
+        None where not given. The choices go in the metavar, not in a ``click.Choice``:
+        flaskd checks them itself, with the same one-line error as from an env var."""
+        shown: dict[str, Any] = {"help": self.help_text(), "hidden": hidden}
+        if self.field.shape == "bool":
+            return click.option(
+                f"{self.flag}/{self.negative_flag}", self.name, default=None, **shown
+            )
+        choices = self.field.choices
+        metavar = f"[{'|'.join(choices)}]" if choices else self.metavar
+        multiple = self.field.shape == "list"
+        return click.option(self.flag, self.name, metavar=metavar, multiple=multiple, **shown)
+
+    def add_argument(self, group: Any, dest: str, default: Any = None) -> None:
+        """Add this setting to an argparse parser or group (a script's), as ``dest``;
+        ``default`` is the app's own serve default for the help text."""
+        help = self.help_text(default).replace("%", "%%")
+        if self.field.shape == "bool":
+            group.add_argument(
+                self.flag, dest=dest, action=argparse.BooleanOptionalAction, help=help
+            )
+            return
+        # argparse's way of showing choices: {a,b} (click's [a|b] reads as optional here).
+        choices = self.field.choices
+        metavar = "{" + ",".join(choices) + "}" if choices else self.metavar
+        action = "append" if self.field.shape == "list" else "store"
+        group.add_argument(self.flag, dest=dest, metavar=metavar, action=action, help=help)
 
     def args(self, value: Any) -> list[str]:
         """The command-line arguments that give this setting ``value``."""

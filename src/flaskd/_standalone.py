@@ -31,20 +31,8 @@ def build_parser(service: Service) -> argparse.ArgumentParser:
     for name, s in SETTINGS.items():
         if name in service.schema.address or s.flag in taken:
             continue
-        # The script's own serve defaults (service.main(port=8080)) are the ones it runs with.
-        help = s.help_text(service.serve_defaults.get(name)).replace("%", "%%")
-        if s.field.shape == "bool":
-            group.add_argument(
-                s.flag, dest=_SERVE + name, action=argparse.BooleanOptionalAction, help=help
-            )
-        else:
-            action = "append" if s.field.shape == "list" else "store"
-            # argparse's way of showing choices: {a,b} (click's [a|b] reads as optional here).
-            choices = s.field.choices
-            metavar = "{" + ",".join(choices) + "}" if choices else s.metavar
-            group.add_argument(
-                s.flag, dest=_SERVE + name, metavar=metavar, action=action, help=help
-            )
+        # The script's own serve defaults (Service(serve=...)) are the ones it runs with.
+        s.add_argument(group, _SERVE + name, service.serve_defaults.get(name))
     if "--config" not in taken:
         group.add_argument(
             "--config",

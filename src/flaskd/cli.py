@@ -34,16 +34,7 @@ def _serving_options(hidden: Collection[str] = ()) -> Callable[[F], F]:
 
     def add(f: F) -> F:
         for s in reversed(SETTINGS.values()):
-            shown: dict[str, Any] = {"help": s.help_text(), "hidden": s.name in hidden}
-            if s.field.shape == "bool":
-                f = click.option(f"{s.flag}/{s.negative_flag}", s.name, default=None, **shown)(f)
-            else:
-                # The choices go in the metavar, not in a click.Choice: flaskd checks them
-                # itself, with the same one-line error as from an env var or the config file.
-                multiple = s.field.shape == "list"
-                choices = s.field.choices
-                metavar = f"[{'|'.join(choices)}]" if choices else s.metavar
-                f = click.option(s.flag, s.name, metavar=metavar, multiple=multiple, **shown)(f)
+            f = s.click_option(hidden=s.name in hidden)(f)
         f = click.option(
             "--env-file",
             "env_files",
