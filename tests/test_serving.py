@@ -36,6 +36,14 @@ def serve(
     return spawn([*FLASKD, "run", app, "--server", backend, *args], env=env)
 
 
+def untimed(output: str) -> list[str]:
+    """The lines of ``output``, each without the time flaskd's log lines start with."""
+    return [
+        re.sub(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z ", "", line)
+        for line in output.splitlines()
+    ]
+
+
 def hooks_env(tmp_path: Path) -> dict[str, str]:
     return {"HOOKS_LOG": str(tmp_path / "hooks.log")}
 
@@ -196,13 +204,13 @@ def test_access_log_one_line_per_request(spawn, backend: str, tmp_path: Path) ->
 
 def test_one_log_format_on_every_backend(spawn, backend: str, tmp_path: Path) -> None:
     """flaskd's lines and the server's own (gunicorn's, granian's) share one format,
-    ``logger: LEVEL: message``, from start to stop."""
+    ``TIME logger: LEVEL: message``, from start to stop."""
     port = free_port()
     # --workers 1 is what waitress does anyway: given explicitly, it is no error.
     proc = serve(spawn, backend, "--port", str(port), "--workers", "1", app="proxy_app.py")
     proc.wait_http(f"http://127.0.0.1:{port}/")
     assert proc.stop() == 0
-    lines = proc.output.splitlines()
+    lines = untimed(proc.output)
     assert any(line.startswith("flaskd: INFO: serving on") for line in lines)
     if backend != "waitress":  # waitress logs nothing of its own here
         assert any(line.startswith(("gunicorn.error: INFO:", "_granian: INFO:")) for line in lines)
@@ -217,7 +225,7 @@ def test_the_apps_own_logging_set_up_works(spawn, backend: str) -> None:
     proc = serve(spawn, backend, "--port", str(port), "--access-log", app="own_logging.py")
     proc.wait_http(f"http://127.0.0.1:{port}/")
     assert proc.stop() == 0
-    lines = proc.output.splitlines()
+    lines = untimed(proc.output)
     assert "app DEBUG own_logging hello from the app" in lines, proc.output
     assert sum(line.startswith("flaskd: INFO: serving on") for line in lines) == 1
     assert sum(line.startswith("flaskd.access: INFO: ") for line in lines) == 1, proc.output

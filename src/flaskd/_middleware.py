@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
@@ -32,10 +34,18 @@ _FORWARDED = (
 )
 
 
+#: The environ key where flaskd notes that the request came through a trusted proxy.
+TRUSTED = "flaskd.trusted_proxy"
+#: The environ key of the request's ID.
+REQUEST_ID = "flaskd.request_id"
+
+
 def wrap(app: WSGIApp, options: dict[str, Any]) -> WSGIApp:
     """Wrap ``app`` in the middleware the serving options ask for."""
-    app = TrustedProxies(app, options["forwarded_allow_ips"])
     app = BodyLimit(app, options["max_request_body"])
+    if options["request_id"]:
+        app = RequestIds(app)
+    app = TrustedProxies(app, options["forwarded_allow_ips"])
     if options["access_log"]:
         app = AccessLog(app)
     return app
@@ -59,6 +69,7 @@ class TrustedProxies:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         if self._is_trusted(environ.get("REMOTE_ADDR", "")):
+            environ[TRUSTED] = True
             return self.fixed(environ, start_response)
         for key in _FORWARDED:
             environ.pop(key, None)
@@ -74,6 +85,36 @@ class TrustedProxies:
         except ValueError:
             return False
         return any(address in network for network in self.networks)
+
+
+class RequestIds:
+    """Give each request an ID: a trusted proxy's ``X-Request-ID``, or else a new one.
+
+    It is in the environ (``flaskd.request_id``, and as the ``X-Request-ID`` header the
+    app reads), in the access log, and in the response's ``X-Request-ID``.
+    """
+
+    def __init__(self, app: WSGIApp) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        given = environ.get("HTTP_X_REQUEST_ID", "")
+        if environ.get(TRUSTED) and _REQUEST_ID.fullmatch(given):
+            request_id = given
+        else:  # a client's own is not trusted: it could collide with another's on purpose
+            request_id = environ["HTTP_X_REQUEST_ID"] = os.urandom(16).hex()
+        environ[REQUEST_ID] = request_id
+
+        def add_id(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            if not any(name.lower() == "x-request-id" for name, _ in headers):
+                headers = [*headers, ("X-Request-ID", request_id)]
+            return start_response(status, headers, exc_info)
+
+        return self.app(environ, add_id)
+
+
+#: A request ID taken from a proxy: short, and nothing a log line or a header could trip on.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,200}")
 
 
 class BodyLimit:
@@ -137,9 +178,11 @@ class _UnknownLength(LimitedStream):
 
 
 class AccessLog:
-    """Log one line per request, like Apache's combined format plus the duration.
+    """Log one line per request, like Apache's combined format plus the duration and the
+    request's ID; a JSON line carries the same as fields (`_Logged`).
 
-    ``127.0.0.1 - - [24/Nov/2026:16:00:00 +0000] "GET /notes HTTP/1.1" 200 27 "-" "curl/8.1" 1.2ms``
+    ``127.0.0.1 - - [24/Nov/2026:16:00:00 +0000] "GET /notes HTTP/1.1" 200 27 "-" "curl/8"
+    1.2ms 5f0c...`` (on one line)
     """
 
     def __init__(self, app: WSGIApp) -> None:
@@ -208,8 +251,19 @@ class _Logged:
             path += "?" + e["QUERY_STRING"]
         when = time.strftime("%d/%b/%Y:%H:%M:%S %z")
         elapsed = (time.perf_counter() - self.started) * 1000
+        # The fields a JSON line carries, as the client sent them: JSON escapes them.
+        record = {
+            "method": e.get("REQUEST_METHOD"),
+            "path": path,
+            "status": int(self.status[0]) if self.status[0].isdigit() else None,
+            "bytes": self.size,
+            "duration_ms": round(elapsed, 1),
+            "remote_addr": e.get("REMOTE_ADDR") or None,
+            "user_agent": e.get("HTTP_USER_AGENT"),
+            "request_id": e.get(REQUEST_ID),
+        }
         access_log.info(
-            '%s - - [%s] "%s %s %s" %s %d "%s" "%s" %.1fms',
+            '%s - - [%s] "%s %s %s" %s %d "%s" "%s" %.1fms%s',
             escape(e.get("REMOTE_ADDR") or "-"),  # a trusted proxy's X-Forwarded-For
             when,
             escape(e.get("REQUEST_METHOD", "-")),
@@ -220,4 +274,6 @@ class _Logged:
             escape(e.get("HTTP_REFERER", "-")),
             escape(e.get("HTTP_USER_AGENT", "-")),
             elapsed,
+            f" {record['request_id']}" if record["request_id"] else "",  # checked, or ours
+            extra={"access": record},
         )

@@ -339,6 +339,33 @@ SETTINGS: dict[str, Setting] = {
             choices=("debug", "info", "warning", "error"),
             metavar="LEVEL",
         ),
+        _setting(
+            "log_format",
+            str.lower,
+            "text",
+            "How flaskd, the server and the access log write each line: text (with the time,"
+            " unless stderr is the journal), or one JSON object.",
+            choices=("text", "json"),
+            metavar="FORMAT",
+        ),
+        _setting(
+            "log_config",
+            str,
+            None,
+            "A logging.config.dictConfig file, JSON or TOML, for full control of logging:"
+            " --log-level and --log-format then do nothing.",
+            metavar="FILE",
+            default_text="none",
+        ),
+        _setting(
+            "request_id",
+            str,
+            True,
+            "Give each request an ID: a trusted proxy's X-Request-ID, or a new one; in the"
+            " environ (flaskd.request_id), the access log and the response's X-Request-ID.",
+            shape="bool",
+            default_text="on",
+        ),
     )
 }
 

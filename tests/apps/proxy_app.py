@@ -20,3 +20,11 @@ def index():
 @app.post("/echo")
 def echo():
     return str(len(request.get_data()))
+
+
+@app.get("/id")
+def request_id():
+    return {
+        "environ": request.environ.get("flaskd.request_id"),
+        "header": request.headers.get("X-Request-ID"),
+    }

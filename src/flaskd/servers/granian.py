@@ -130,7 +130,7 @@ class SmallBodies:
 #: Merged into granian's logging dictConfig (main process and workers): its lines go through
 #: flaskd's handler and format, like every backend's, not to stdout in a format of its own.
 _LOGGING = {
-    "handlers": {"flaskd": {"()": "flaskd._run.flaskd_handler"}},
+    "handlers": {"flaskd": {"()": "flaskd._logging.flaskd_handler"}},
     "loggers": {"_granian": {"handlers": ["flaskd"], "propagate": False}},
 }
 
