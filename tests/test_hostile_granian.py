@@ -164,3 +164,12 @@ def test_trusted_proxy_warns_of_underscore_headers(spawn) -> None:
     says so at start, naming what the proxy must do."""
     proc, _ = serve(spawn, "--forwarded-allow-ips", "127.0.0.1")
     assert "underscore" in proc.output
+
+
+def test_body_timeout_is_refused() -> None:
+    """--body-timeout on granian is one line saying it cannot honour it, exit 2: granian
+    waits for a body without a time limit (16 stalled uploads took the service down)."""
+    result = run([*FLASKD, "run", "proxy_app.py", "--server", "granian", "--body-timeout", "5"])
+    assert result.returncode == 2
+    assert "granian cannot honour body_timeout" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

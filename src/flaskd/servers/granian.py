@@ -211,7 +211,10 @@ class GranianServer(Server):
 
     name = "granian"
     package = "granian"
-    unsupported: ClassVar[dict[str, str]] = {}
+    unsupported: ClassVar[dict[str, str]] = {
+        "body_timeout": "it waits for a body without a time limit, and flaskd cannot reach"
+        " its connections; put a buffering proxy in front, or choose waitress or gunicorn",
+    }
 
     @classmethod
     def check_supported(cls, resolved: Resolved) -> None:
