@@ -132,7 +132,9 @@ class BodyLimit:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         length = environ.get("CONTENT_LENGTH")
         if not length:
-            if "HTTP_TRANSFER_ENCODING" in environ:  # else there is no body (RFC 9112 6.3)
+            # HTTP/1.1 without Transfer-Encoding has no body (RFC 9112 6.3); HTTP/2 has no
+            # Transfer-Encoding and may send a body of any length.
+            if "HTTP_TRANSFER_ENCODING" in environ or environ.get("SERVER_PROTOCOL") == "HTTP/2":
                 stream = environ["wsgi.input"] = _UnknownLength(environ["wsgi.input"], self.limit)
                 response = self.app(environ, start_response)
                 stream.forget_error()
@@ -144,6 +146,10 @@ class BodyLimit:
                 [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))],
             )
             return [body]
+        elif length.isdigit() and length != "0":
+            # A body cut short then raises ClientDisconnected (400) in the app: granian and
+            # gunicorn end the input early, werkzeug trusts them (wsgi.input_terminated).
+            environ["wsgi.input"] = LimitedStream(environ["wsgi.input"], int(length))
         return self.app(environ, start_response)
 
 

@@ -320,7 +320,8 @@ SETTINGS: dict[str, Setting] = {
             "http2",
             str,
             False,
-            "Also speak cleartext HTTP/2 (granian only); every limit above applies to it.",
+            "Also speak cleartext HTTP/2 (granian only). The size limits apply to it; the"
+            " header and idle time limits do not (see Production serving).",
             shape="bool",
         ),
         _setting(

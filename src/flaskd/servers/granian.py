@@ -38,7 +38,6 @@ from granian import _signals as granian_signals
 from granian import wsgi as granian_wsgi
 from granian._granian import SocketHolder
 from granian.constants import Interfaces
-from granian.http import HTTP1Settings
 from granian.log import LogLevels
 from granian.server import mp as granian_mp
 from granian.server.mp import MPServer
@@ -47,6 +46,14 @@ from .._errors import ConfigError, StartupError
 from .._middleware import WSGIApp
 from .._sockets import BACKLOG, describe
 from .base import Server
+from .granian_http import (
+    UNDERSCORE_WARNING,
+    HeaderLimits,
+    check_limits,
+    http1_settings,
+    http2_settings,
+    http_mode,
+)
 
 if TYPE_CHECKING:
     from .._config import Resolved
@@ -204,7 +211,10 @@ class GranianServer(Server):
 
     name = "granian"
     package = "granian"
-    unsupported: ClassVar[dict[str, str]] = {}
+    unsupported: ClassVar[dict[str, str]] = {
+        "body_timeout": "it waits for a body without a time limit, and flaskd cannot reach"
+        " its connections; put a buffering proxy in front, or choose waitress or gunicorn",
+    }
 
     @classmethod
     def check_supported(cls, resolved: Resolved) -> None:
@@ -215,6 +225,10 @@ class GranianServer(Server):
                 f"{bind.source}: granian serves one address only, not {len(bind.value)}:"
                 " give one bind, or choose waitress or gunicorn"
             )
+        check_limits(resolved)
+
+    def wsgi_app(self) -> WSGIApp:
+        return HeaderLimits(super().wsgi_app(), self.options)
 
     def run(self) -> None:
         opts = self.options
@@ -251,7 +265,8 @@ class GranianServer(Server):
 
     def _granian(self, sock: socket.socket) -> _Granian:
         opts = self.options
-        idle_ms = round(opts["idle_timeout"] * 1000)
+        if opts["forwarded_allow_ips"]:
+            log.warning(UNDERSCORE_WARNING)
         return _Granian(
             f"flaskd:{self.service.app.name}",  # a label (process title), never imported
             flaskd=self,
@@ -261,10 +276,9 @@ class GranianServer(Server):
             blocking_threads=opts["threads"],
             backlog=BACKLOG,
             backpressure=opts["max_connections"],
-            # header_read_timeout also closes a keep-alive connection idle that long.
-            http1_settings=HTTP1Settings(
-                header_read_timeout=max(1, idle_ms), keep_alive=idle_ms > 0
-            ),
+            http=http_mode(opts),
+            http1_settings=http1_settings(opts),
+            http2_settings=http2_settings(opts),
             log_level=LogLevels(opts["log_level"]),
             log_dictconfig=_LOGGING,
             websockets=False,  # WSGI has none; granian would log that it ignores them
