@@ -29,6 +29,7 @@ from ._settings import SETTINGS
 from ._sockets import Address, addresses
 from ._target import load_target
 from .servers import load_server
+from .servers.base import check_probe_paths
 
 if TYPE_CHECKING:
     from .servers.base import Server
@@ -147,6 +148,7 @@ def describe(
         )
     backend = load_server(server.value)
     backend.check_supported(resolved)  # as the server will at start
+    check_probe_paths(service.app, resolved)
     places = addresses(
         resolved.serve["bind"].value,
         resolved.serve["host"].value,

@@ -20,6 +20,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wsgi import LimitedStream
 
+from ._state import READY, state
+
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 access_log = logging.getLogger("flaskd.access")
@@ -48,7 +50,50 @@ def wrap(app: WSGIApp, options: dict[str, Any]) -> WSGIApp:
     app = TrustedProxies(app, options["forwarded_allow_ips"])
     if options["access_log"]:
         app = AccessLog(app)
+    if options["ready_path"] or options["live_path"]:
+        app = Health(app, options["ready_path"], options["live_path"])  # outside the log
     return app
+
+
+class Health:
+    """Answer the readiness and liveness paths before the app sees the request.
+
+    Readiness: 200 ``ready`` once this process ran its start-up hooks and no stop has
+    begun, else 503 ``starting`` or ``stopping``. Liveness: 200 ``alive`` whenever the
+    process answers, draining too (a liveness probe must not kill a draining pod).
+    """
+
+    def __init__(self, app: WSGIApp, ready_path: str | None, live_path: str | None) -> None:
+        self.app = app
+        self.ready_path = ready_path
+        self.live_path = live_path
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        path = environ.get("PATH_INFO", "")
+        if path == self.ready_path:
+            phase = state.phase
+            status = "200 OK" if phase == READY else "503 Service Unavailable"
+        elif path == self.live_path:
+            phase, status = "alive", "200 OK"
+        else:
+            return self.app(environ, start_response)
+        # Probes come every few seconds: not in the access log, but at --log-level debug.
+        if access_log.isEnabledFor(logging.DEBUG):
+            access_log.debug("probe %s: %s", escape(path), status)
+        return _answer(start_response, status, phase)
+
+
+def _answer(start_response: Callable[..., Any], status: str, word: str) -> list[bytes]:
+    body = f"{word}\n".encode()
+    start_response(
+        status,
+        [
+            ("Content-Type", "text/plain"),
+            ("Content-Length", str(len(body))),
+            ("Cache-Control", "no-store"),
+        ],
+    )
+    return [body]
 
 
 class TrustedProxies:

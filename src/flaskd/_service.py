@@ -20,6 +20,7 @@ from ._config import Resolved, Sources, resolve, warn
 from ._errors import StartupError
 from ._parser import read_parser
 from ._settings import ENV_PREFIX, SETTINGS
+from ._state import state as process_state
 
 log = logging.getLogger("flaskd")
 
@@ -166,6 +167,7 @@ class Service:
                 self._failure.__cause__ = e
                 raise self._failure from e
         self._started = True
+        process_state.started = True  # readiness: this process may take traffic
         atexit.register(self.stop)
 
     def notes(self, resolved: Resolved, *, dev: bool = False) -> list[str]:

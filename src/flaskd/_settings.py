@@ -66,6 +66,13 @@ def _network(text: str) -> str:
     return text
 
 
+@described("a URL path such as /readyz")
+def _path(text: str) -> str:
+    if not text.startswith("/") or any(c in text for c in " ?#") or not text.isprintable():
+        raise ValueError(text)
+    return text
+
+
 @described("a size in bytes, or with k, m or g (10m)")
 def _size(text: str) -> int:
     units = {"k": 1024, "m": 1024**2, "g": 1024**3}
@@ -239,6 +246,24 @@ SETTINGS: dict[str, Setting] = {
             " are removed.",
             metavar="NETWORK",
             shape="list",
+        ),
+        _setting(
+            "ready_path",
+            _path,
+            None,
+            "Answer GET PATH with 200 once this process ran its start-up hooks, 503 and why"
+            " (starting, stopping) otherwise: a readiness probe. Off unless given.",
+            metavar="PATH",
+            default_text="none",
+        ),
+        _setting(
+            "live_path",
+            _path,
+            None,
+            "Answer GET PATH with 200 while the process can answer at all, draining too:"
+            " a liveness probe. Off unless given.",
+            metavar="PATH",
+            default_text="none",
         ),
         _setting(
             "access_log",

@@ -10,12 +10,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import flask
+from werkzeug.exceptions import HTTPException
+
 from .. import _sdnotify
 from .._config import warn
 from .._errors import ConfigError
 from .._middleware import WSGIApp, wrap
 from .._settings import SETTINGS
 from .._sockets import addresses, describe, open_sockets, socket_files
+from .._state import state as process_state
 
 if TYPE_CHECKING:
     import threading
@@ -48,6 +52,7 @@ class Server:
         self._files: list[Path] = []
         self._watchdog: threading.Event | None = None
         self.check_supported(resolved)
+        check_probe_paths(service.app, resolved)
 
     @classmethod
     def check_supported(cls, resolved: Resolved) -> None:
@@ -102,11 +107,31 @@ class Server:
         self._watchdog = _sdnotify.start_watchdog()
 
     def stopping(self) -> None:
-        """Log and tell systemd that a graceful stop has begun."""
+        """Log and tell systemd that a graceful stop has begun; readiness turns 503 in every
+        process of the server at once (the flag is shared with the workers)."""
+        process_state.stopping()
         log.info("stopping: finishing requests in flight")
         _sdnotify.notify("STOPPING=1", "STATUS=stopping")
         if self._watchdog is not None:
             self._watchdog.set()
+
+
+def check_probe_paths(app: flask.Flask, resolved: Resolved) -> None:
+    """Raise `ConfigError` for a readiness or liveness path the app routes itself: flaskd
+    would answer it, and the app's own route would never be reached."""
+    adapter = app.url_map.bind("localhost")
+    for name in ("ready_path", "live_path"):
+        value = resolved.serve[name]
+        if value.value is None:
+            continue
+        try:
+            endpoint, _ = adapter.match(value.value, method="GET")
+        except HTTPException:
+            continue  # not routed (404, 405), or a redirect to another path
+        raise ConfigError(
+            f"{value.source}: {name} {value.value} is a route of the app ({endpoint}),"
+            " which flaskd would hide: choose another path"
+        )
 
 
 def _given(source: str) -> bool:
