@@ -53,16 +53,13 @@ from .._errors import ConfigError, StartupError
 from .._middleware import WSGIApp
 from .._sockets import BACKLOG, describe
 from ._granian_worker import WorkerStop
-from .base import Server
+from .base import KILL_MARGIN, Server
 
 if TYPE_CHECKING:
     from .._config import Resolved
 
 log = logging.getLogger("flaskd")
 
-#: Seconds granian waits past the graceful timeout before it kills a worker: the worker cuts
-#: its requests at the graceful timeout itself, and runs its shutdown hooks in this time.
-KILL_MARGIN = 10
 #: The signals that only the main thread of the main process may take (see `_main_thread_only`).
 _STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGQUIT, signal.SIGHUP}
 
