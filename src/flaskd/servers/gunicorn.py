@@ -9,17 +9,19 @@ setting whose default gunicorn takes from the environment (``WEB_CONCURRENCY``,
 
 Start-up hooks run in each worker after it is forked (``post_worker_init``),
 or once in the master before forking with ``--preload``. Each worker reports
-on a pipe once its hooks ran; the master sends READY=1 when every worker has
-reported (gunicorn's own READY=1, sent before any worker exists, is
-suppressed). A worker whose hook fails passes the one-line message to the
-master and exits 3, which makes gunicorn halt; ``run`` then raises the
-`StartupError`, so the process exits 3 with that line.
+on a pipe once its hooks ran, which the master reads for as long as it runs;
+the master sends READY=1 when every worker has reported (gunicorn's own
+READY=1, sent before any worker exists, is suppressed). A worker whose hook
+fails passes the one-line message to the master and exits 3, which makes
+gunicorn halt; ``run`` then raises the `StartupError`, so the process exits 3
+with that line.
 
 Signals to the master:
 
 * SIGTERM and SIGINT: graceful stop. The listeners close, the workers finish
-  the requests in flight (up to ``graceful_timeout``), run their shutdown
-  hooks and exit; ``run`` returns. SIGINT is graceful as with the other
+  the requests in flight (up to ``graceful_timeout``; then they cut them), run
+  their shutdown hooks and exit; ``run`` returns. The master kills a worker
+  only ``KILL_MARGIN`` seconds after the graceful timeout. SIGINT is graceful as with the other
   backends (and as Ctrl-C reaches the workers too, they treat it as SIGTERM).
 * A second SIGTERM or SIGINT during the stop, or SIGQUIT: quick stop. The
   workers run their shutdown hooks and exit at once, cutting the requests in
