@@ -68,6 +68,7 @@ class Service:
         self._startup: list[Hook] = []
         self._shutdown: list[Hook] = []
         self._lock = threading.Lock()
+        self._stop_lock = threading.RLock()  # held while the shutdown hooks run
         self._started = False
         self._failure: StartupError | None = None
         self._stopped = False
@@ -179,16 +180,20 @@ class Service:
         return notes
 
     def stop(self) -> None:
-        """Run the shutdown hooks in reverse order, once; log each failure and go on."""
-        with self._lock:
-            if self._stopped or not self._started:
-                return
-            self._stopped = True
-        for hook in reversed(self._shutdown):
-            try:
-                hook(self.app)
-            except Exception:
-                log.exception("shutdown hook %s failed", _name(hook))
+        """Run the shutdown hooks in reverse order, once; log each failure and go on.
+
+        A call made while another thread runs the hooks returns once they have run.
+        """
+        with self._stop_lock:
+            with self._lock:
+                if self._stopped or not self._started:
+                    return
+                self._stopped = True
+            for hook in reversed(self._shutdown):
+                try:
+                    hook(self.app)
+                except Exception:
+                    log.exception("shutdown hook %s failed", _name(hook))
 
     def _factory(self) -> Callable[..., Any]:
         def create_app(environ: Any = None, start_response: StartResponse | None = None) -> Any:

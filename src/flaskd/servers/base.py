@@ -29,6 +29,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("flaskd")
 
+#: Seconds a pre-fork main process waits past the graceful timeout before it kills a worker, a
+#: last resort: each worker cuts its requests at the graceful timeout and runs its shutdown
+#: hooks in this time.
+KILL_MARGIN = 10
+
 
 class Server:
     """A backend: bind, start the service, serve until a signal, then stop the service.

@@ -8,15 +8,20 @@ Each worker runs the start-up hooks in granian's target loader, before it
 serves, and the shutdown hooks at its exit (granian's workers leave through
 ``os._exit``, so through `multiprocessing.util.Finalize`, not ``atexit``).
 With ``preload`` the hooks run once, in the main process. The workers tell
-the main process over a pipe that their hooks ran, or how they failed; the
-main process reports ready once every worker has, and turns a worker's
-failing hook into the same `StartupError` as with any other backend.
+the main process over a pipe that their hooks ran, or how they failed; a
+thread of the main process reads it for as long as the server runs. The main
+process reports ready once every worker has, and turns a worker's failing
+hook into the same `StartupError` as with any other backend.
 
-A second SIGTERM or SIGINT, or SIGQUIT, is a quick stop: the main process
-writes a byte per worker to another pipe, on which a thread in each worker
-waits; that thread runs the worker's shutdown hooks and ends the process,
-cutting the requests in flight. The same thread ends the worker when the main
-process dies (the pipe's end of file), so no worker outlives a killed server.
+A worker that dies is started again (granian's ``respawn_failed_workers``) and
+runs the start-up hooks again; one whose hook fails then stops the server as
+at start (exit 3). granian gives up (exit 1) when a worker dies again within
+5.5 s of being respawned.
+
+How a worker stops (a graceful stop, cut at the graceful timeout, the quick
+stop on a second SIGTERM or SIGINT or on SIGQUIT, or the main process gone) is
+in `_granian_worker`. granian's own kill of a worker that will not stop comes
+only `KILL_MARGIN` seconds after the graceful timeout, as a last resort.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import socket
 import sys
 import threading
 from collections.abc import Callable
+from functools import partial
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -45,7 +51,8 @@ from granian.server.mp import MPServer
 from .._errors import ConfigError, StartupError
 from .._middleware import WSGIApp
 from .._sockets import BACKLOG, describe
-from .base import Server
+from ._granian_worker import WorkerStop
+from .base import KILL_MARGIN, Server
 from .granian_http import (
     UNDERSCORE_WARNING,
     HeaderLimits,
@@ -59,6 +66,9 @@ if TYPE_CHECKING:
     from .._config import Resolved
 
 log = logging.getLogger("flaskd")
+
+#: The signals that only the main thread of the main process may take (see `_main_thread_only`).
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGQUIT, signal.SIGHUP}
 
 
 def _without_process_env(wrap: Callable[..., Any]) -> Callable[..., Any]:
@@ -80,24 +90,6 @@ def _without_process_env(wrap: Callable[..., Any]) -> Callable[..., Any]:
             granian_wsgi.os = real_os  # type: ignore[attr-defined]
 
     return call_wrap
-
-
-def _sigterm_only(set_signals: Callable[[], Any]) -> Callable[[], Any]:
-    """granian's set-up of a worker's stop signals, made to ignore SIGINT in the worker.
-
-    A worker stops when granian's main process sends it SIGTERM. Ctrl-C (or a
-    SIGINT to the process group) also reaches every worker at the same moment,
-    and a granian worker that gets SIGINT and SIGTERM at once sometimes never
-    stops (about one stop in three with two workers, bare granian 2.8 too),
-    until killed after the graceful timeout, its shutdown hooks never run.
-    """
-
-    def set_up() -> Any:
-        event = set_signals()
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        return event
-
-    return set_up
 
 
 class SmallBodies:
@@ -174,23 +166,49 @@ class _Granian(MPServer):
             # 3.14 on, which granian turns into spawn). The process is not started yet.
             worker._spawn_method = "fork"
             worker._spawn(worker.inner._target, worker.inner._args)  # type: ignore[no-untyped-call]
+        worker._watcher = partial(self._watch, worker)  # type: ignore[method-assign]
         return worker
+
+    def _watch(self, worker: Any) -> None:
+        """In place of granian's worker watcher (a thread): note a worker's end, have it respawned.
+
+        granian's watcher reaps the worker (``join``) while the main thread may be reaping
+        it too in a stop; the loser sees it "alive" and logs that it kills it. This one
+        waits for the end without reaping it: the main thread alone reaps.
+        """
+        _main_thread_only()
+        pid = worker.inner.pid
+        try:
+            status = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
+        except ChildProcessError:  # reaped already: stopped by the main thread
+            status = None
+        failed = self._flaskd.worker_exited(pid)
+        if worker.interrupt_by_parent:
+            return
+        if failed:
+            # A start-up hook failed (also in a respawned worker): stop as at start.
+            if not self.interrupt_signal and self._flaskd.is_ready:
+                self._flaskd.stopping()
+            self.interrupt_signal = True
+        else:
+            log.error("worker %s died (%s); starting another", pid, _how_it_ended(status))
+        self.interrupt_children.append(worker.idx)
+        self.main_loop_interrupt.set()
 
     def startup(self, spawn_target: Any, target_loader: Any) -> None:
         # Binds nothing (the socket is flaskd's), forks the workers.
         super().startup(spawn_target, target_loader)  # type: ignore[no-untyped-call]
         signal.signal(signal.SIGQUIT, self.signal_handler_quit)
-        # Threads may start only now that the workers are forked.
+        # Threads may start only now that the first workers are forked.
+        self._flaskd.start_reading()
         if self._flaskd.wait_for_workers(self.workers, self.main_loop_interrupt):
             self._flaskd.ready([describe(self._flaskd_sock)])
 
     def signal_handler_interrupt(self, *args: Any, **kwargs: Any) -> None:
         if os.getpid() != self.pid:
-            # A worker not yet serving still has the main's handlers: it just exits. Before
-            # its loader, nothing ran (and raising could break granian's event loop set-up).
-            if not self._flaskd.loading:
-                os._exit(0)
-            raise SystemExit(0)  # the hooks stop; multiprocessing runs Finalize
+            # A worker whose loader has not run yet still has the main's handlers: nothing
+            # ran, it just exits. (The loader gives it its own.)
+            os._exit(0)
         if self.interrupt_signal:
             self._flaskd.quick_stop(self.workers)  # a second signal
             return
@@ -240,11 +258,15 @@ class GranianServer(Server):
             raise ConfigError(f"granian serves one address only, not {len(sockets)}: {places}")
         sock = sockets[0]
         self._read, self._write = os.pipe()
+        os.set_blocking(self._read, False)
         self._quick_read, self._quick_write = os.pipe()
+        self._reports = threading.Condition()
+        self._reader: threading.Thread | None = None
         self._failure: ConfigError | StartupError | None = None
         self._buffer = b""
+        self._closed = False
         self._ready: set[int] = set()
-        self.loading = False
+        self.is_ready = False
         try:
             if opts["preload"]:
                 self.service.start(self.resolved)
@@ -253,13 +275,16 @@ class GranianServer(Server):
                 server.serve(target_loader=self._load)
             except SystemExit as e:
                 # granian exits 1 when a worker died: a failing start-up hook if one said so.
-                self._read_reports(0)
+                self.read_reports()
                 if self._failure is not None:
                     raise self._failure from None
                 raise SystemExit(e.code) from None
         finally:
-            for fd in (self._read, self._write, self._quick_read, self._quick_write):
-                os.close(fd)
+            self._stop_reading()
+            with self._reports:  # granian's watcher threads may still be about
+                self._closed = True
+                for fd in (self._read, self._write, self._quick_read, self._quick_write):
+                    os.close(fd)
             self.close_sockets(sockets)
         self.service.stop()  # with preload; without, the workers ran theirs
 
@@ -283,16 +308,24 @@ class GranianServer(Server):
             log_dictconfig=_LOGGING,
             websockets=False,  # WSGI has none; granian would log that it ignores them
             log_access=False,  # flaskd's middleware logs requests when access_log is on
-            # granian waits forever when this is 0 or None.
-            workers_kill_timeout=max(opts["graceful_timeout"], 0.001),
+            respawn_failed_workers=True,
+            # A last resort: each worker cuts its requests at the graceful timeout itself.
+            workers_kill_timeout=opts["graceful_timeout"] + KILL_MARGIN,
         )
 
     # -- in each worker ---------------------------------------------------------------------
 
     def _load(self, target: str) -> WSGIApp:
         """granian's target loader: runs in each worker process before it serves."""
-        self.loading = True
-        if not self.options["preload"]:
+        preload = self.options["preload"]
+        stop = WorkerStop(
+            (lambda: None) if preload else self.service.stop,
+            self.options["graceful_timeout"],
+            self._quick_read,
+        )
+        # Only the main process keeps the write end: the read sees EOF once it is gone.
+        os.close(self._quick_write)
+        if not preload:
             try:
                 self.service.start(self.resolved)
             except (ConfigError, StartupError) as e:
@@ -302,23 +335,12 @@ class GranianServer(Server):
                 )
                 sys.exit(e.exit_code)
             multiprocessing.util.Finalize(None, self.service.stop, exitpriority=10)
-        # Only the main process keeps the write end: the read sees EOF once it is gone.
-        os.close(self._quick_write)
-        threading.Thread(target=self._wait_for_quick_stop, daemon=True).start()
-        # granian wraps the app right after the loader returns (in this worker).
+        # granian wraps the app and sets up its stop signal right after the loader returns.
         call_wrap = granian_mp._wsgi_call_wrap  # type: ignore[attr-defined]
         granian_mp._wsgi_call_wrap = _without_process_env(call_wrap)  # type: ignore[attr-defined]
-        granian_signals.set_sync_signals = _sigterm_only(granian_signals.set_sync_signals)
+        granian_signals.set_sync_signals = stop.granian_signal
         self._report({"ready": os.getpid()})
         return SmallBodies(self.wsgi_app())
-
-    def _wait_for_quick_stop(self) -> None:
-        if not os.read(self._quick_read, 1):  # EOF: the main process is gone (killed)
-            log.warning("worker %s: the main process is gone; stopping", os.getpid())
-        if not self.options["preload"]:
-            self.service.stop()
-        logging.shutdown()
-        os._exit(0)
 
     def _report(self, message: dict[str, Any]) -> None:
         os.write(self._write, json.dumps(message).encode() + b"\n")  # atomic: < PIPE_BUF
@@ -330,27 +352,82 @@ class GranianServer(Server):
         log.info("stopping at once: requests in flight are cut")
         os.write(self._quick_write, b"!" * workers)
 
+    def start_reading(self) -> None:
+        """Read the workers' reports in a thread for as long as the server runs: every worker
+        start writes one, and a pipe nobody reads fills up and blocks the next worker."""
+        self._reader = threading.Thread(target=self._read_while_serving, name="flaskd-reports")
+        self._reader.start()
+
+    def _read_while_serving(self) -> None:
+        _main_thread_only()
+        while self._reader is not None:
+            select.select([self._read], [], [], 0.5)
+            self.read_reports()
+
+    def _stop_reading(self) -> None:
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            os.write(self._write, b"\n")  # wakes it up
+            reader.join()
+
     def wait_for_workers(self, count: int, interrupted: Any) -> bool:
         """Wait until ``count`` workers ran their hooks; False on a failure or a stop first."""
-        while len(self._ready) < count:
-            if self._failure is not None or interrupted.is_set():
-                return False
-            self._read_reports(0.05)
+        with self._reports:
+            while len(self._ready) < count:
+                if self._failure is not None or interrupted.is_set():
+                    return False
+                self._reports.wait(0.05)
+            self.is_ready = True
         return True
 
-    def _read_reports(self, timeout: float) -> None:
-        while select.select([self._read], [], [], timeout)[0]:
-            self._buffer += os.read(self._read, 65536)
+    def worker_exited(self, pid: int) -> bool:
+        """Note that a worker ended; True if a start-up hook failed (the dead worker said so)."""
+        self.read_reports()  # what it wrote before it died
+        with self._reports:
+            self._ready.discard(pid)
+            return self._failure is not None
+
+    def read_reports(self) -> None:
+        """Take every report waiting in the pipe (from any thread of the main process)."""
+        with self._reports:
+            while not self._closed:
+                try:
+                    data = os.read(self._read, 65536)
+                except BlockingIOError:
+                    break
+                if not data:
+                    break
+                self._buffer += data
             *lines, self._buffer = self._buffer.split(b"\n")
-            for line in lines:
+            for line in filter(None, lines):
                 self._receive(json.loads(line))
-            timeout = 0
+            self._reports.notify_all()
 
     def _receive(self, message: dict[str, Any]) -> None:
         if "ready" in message:
             self._ready.add(message["ready"])
+            if self.is_ready:
+                log.info("worker %s restarted: its start-up hooks ran", message["ready"])
         elif self._failure is None:
             self._failure = _rebuild(message["error"], message["message"], message["hook"])
+
+
+def _how_it_ended(status: os.waitid_result | None) -> str:
+    if status is None:
+        return "reaped"
+    if status.si_code == os.CLD_EXITED:
+        return f"exit code {status.si_status}"
+    return f"killed by {signal.Signals(status.si_status).name}"
+
+
+def _main_thread_only() -> None:
+    """Block the stop signals in the calling thread of the main process.
+
+    The kernel may deliver a signal meant for the process to any thread that does not
+    block it, and only the main thread runs Python's handlers: the main thread, asleep
+    in granian's main loop, would never learn of a SIGTERM that landed elsewhere.
+    """
+    signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
 
 
 def _rebuild(kind: str, message: str, hook: str) -> ConfigError | StartupError:

@@ -9,17 +9,19 @@ setting whose default gunicorn takes from the environment (``WEB_CONCURRENCY``,
 
 Start-up hooks run in each worker after it is forked (``post_worker_init``),
 or once in the master before forking with ``--preload``. Each worker reports
-on a pipe once its hooks ran; the master sends READY=1 when every worker has
-reported (gunicorn's own READY=1, sent before any worker exists, is
-suppressed). A worker whose hook fails passes the one-line message to the
-master and exits 3, which makes gunicorn halt; ``run`` then raises the
-`StartupError`, so the process exits 3 with that line.
+on a pipe once its hooks ran, which the master reads for as long as it runs;
+the master sends READY=1 when every worker has reported (gunicorn's own
+READY=1, sent before any worker exists, is suppressed). A worker whose hook
+fails passes the one-line message to the master and exits 3, which makes
+gunicorn halt; ``run`` then raises the `StartupError`, so the process exits 3
+with that line.
 
 Signals to the master:
 
 * SIGTERM and SIGINT: graceful stop. The listeners close, the workers finish
-  the requests in flight (up to ``graceful_timeout``), run their shutdown
-  hooks and exit; ``run`` returns. SIGINT is graceful as with the other
+  the requests in flight (up to ``graceful_timeout``; then they cut them), run
+  their shutdown hooks and exit; ``run`` returns. The master kills a worker
+  only ``KILL_MARGIN`` seconds after the graceful timeout. SIGINT is graceful as with the other
   backends (and as Ctrl-C reaches the workers too, they treat it as SIGTERM).
 * A second SIGTERM or SIGINT during the stop, or SIGQUIT: quick stop. The
   workers run their shutdown hooks and exit at once, cutting the requests in
@@ -47,7 +49,7 @@ from gunicorn.errors import HaltServer
 from gunicorn.glogging import Logger
 
 from .._errors import StartupError
-from .base import Server, describe_all
+from .base import KILL_MARGIN, Server, describe_all
 
 log = logging.getLogger("flaskd")
 
@@ -137,7 +139,9 @@ class GunicornServer(Server):
             "threads": o["threads"],
             "worker_connections": o["max_connections"],
             "keepalive": math.ceil(o["idle_timeout"]),
-            "graceful_timeout": math.ceil(o["graceful_timeout"]),
+            # The master's kill, a last resort: each worker stops waiting for its requests at
+            # the graceful timeout (set in the worker), runs its shutdown hooks, and exits.
+            "graceful_timeout": math.ceil(o["graceful_timeout"]) + KILL_MARGIN,
             "preload_app": bool(o["preload"]),
             # flaskd's middleware does proxy headers: gunicorn leaves scheme and headers alone
             # (a unix-socket peer is always "trusted" by gunicorn, hence the empty header maps).
@@ -193,11 +197,14 @@ class GunicornServer(Server):
             sock.close()
 
     def check_ready(self, workers: dict[int, Any], count: int) -> None:
-        """Send READY=1 once every worker has run its start-up hooks."""
-        if self._is_ready:
-            return
+        """Send READY=1 once every worker has run its start-up hooks.
+
+        The pipe is read for as long as the server runs: every worker start (a HUP, a
+        recycled or respawned worker) writes to it, and a full pipe would block the next.
+        """
         self._read_pipe()
-        if len(self._reported & set(workers)) >= count:
+        self._reported &= set(workers)
+        if not self._is_ready and len(self._reported) >= count:
             self._is_ready = True
             self.ready(self._descriptions)
             self._close_go()  # the workers waiting for it start serving
@@ -234,6 +241,7 @@ class GunicornServer(Server):
                     sock.close()
 
         worker.set_accept_enabled = set_accept_enabled
+        worker.cfg.set("graceful_timeout", math.ceil(self.options["graceful_timeout"]))
         if not self.options["preload"]:
             try:
                 self.service.start(self.resolved)
@@ -247,18 +255,23 @@ class GunicornServer(Server):
             # Serve only once the master has said READY=1 (it closes the pipe; EOF here).
             while worker.alive and not select.select([self._go_read], [], [], 0.5)[0]:
                 worker.notify()
-        if not self.options["preload"]:
-            serve = worker.run
+        serve = worker.run
 
-            def serve_then_stop() -> None:
-                # Shutdown hooks right after the serving loop ends, before gunicorn's
-                # sys.exit(0): worker_exit would run them while that SystemExit unwinds.
-                try:
-                    serve()
-                finally:
+        def serve_then_stop() -> None:
+            # Shutdown hooks right after the serving loop ends, before gunicorn's
+            # sys.exit(0): worker_exit would run them while that SystemExit unwinds.
+            try:
+                serve()
+            finally:
+                if not self.options["preload"]:
                     self.service.stop()
+            if worker.nr_conns:
+                # Requests outlived the graceful timeout: cut them (their threads would
+                # hold the exit until the master's kill).
+                logging.shutdown()
+                os._exit(0)
 
-            worker.run = serve_then_stop
+        worker.run = serve_then_stop
 
     def _report(self, line: bytes) -> None:
         os.write(self._pipe[1], line + b"\n")
