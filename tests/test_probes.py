@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import importlib.util
+import signal
+import time
+from pathlib import Path
 
 import pytest
 import requests
 
-from conftest import FLASKD, free_port, run
+from conftest import FLASKD, InFlight, free_port, run
 
 
 @pytest.fixture(params=["waitress", "gunicorn", "granian"])
@@ -54,3 +57,60 @@ def test_a_path_the_app_routes_is_refused(option: str) -> None:
         f"Error: flag {option}: {name} /slow is a route of the app (slow), which flaskd would"
         " hide: choose another path"
     )
+
+
+def serve_with_probes(spawn, backend: str, tmp_path: Path, *args: str):
+    port = free_port()
+    workers = [] if backend == "waitress" else ["--workers", "2"]
+    proc = spawn(
+        [*FLASKD, "run", "hooks.py", "--server", backend, "--port", str(port), *PROBES,
+         *workers, *args],
+        env={"HOOKS_LOG": str(tmp_path / "hooks.log")},
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    proc.wait_http(url)
+    return proc, url
+
+
+def wait_until_stopping(url: str) -> requests.Response:
+    """Poll readiness on new connections until it says 503 (the stop has begun)."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        ready = requests.get(f"{url}/readyz", timeout=5)
+        if ready.status_code == 503:
+            return ready
+        time.sleep(0.02)
+    pytest.fail("readiness never turned 503")
+
+
+def test_drain_delay_keeps_serving_with_readiness_503(spawn, backend, tmp_path: Path) -> None:
+    """During the drain delay, /readyz is 503 'stopping' in every process while / and /livez
+    still answer 200 on new connections; a second SIGTERM then stops at once, with the same
+    line on every backend, the shutdown hooks run, exit 0."""
+    proc, url = serve_with_probes(spawn, backend, tmp_path, "--drain-delay", "60")
+    proc.signal(signal.SIGTERM)
+    assert wait_until_stopping(url).text == "stopping\n"
+    for _ in range(4):  # new connections, spread over the workers
+        assert requests.get(f"{url}/readyz", timeout=5).status_code == 503
+        assert requests.get(f"{url}/livez", timeout=5).status_code == 200
+        assert requests.get(f"{url}/", timeout=5).text == "ok"
+    proc.signal(signal.SIGTERM)
+    assert proc.wait() == 0
+    assert "flaskd: INFO: stopping at once: requests in flight are cut" in proc.output
+    assert "shutdown first" in (tmp_path / "hooks.log").read_text()
+
+
+def test_after_the_drain_delay_the_stop_is_graceful(spawn, backend, tmp_path: Path) -> None:
+    """Once the drain delay is over, the server stops accepting, lets the request in flight
+    finish, runs the shutdown hooks and exits 0."""
+    proc, url = serve_with_probes(spawn, backend, tmp_path, "--drain-delay", "1")
+    slow = InFlight(f"{url}/slow")
+    proc.signal(signal.SIGTERM)
+    assert proc.wait() == 0
+    response = slow.result()
+    assert isinstance(response, requests.Response), response
+    assert response.text == "slow ok"
+    output = proc.output
+    drain = output.index("still serving for 1s (drain delay)")
+    assert output.index("stopping: finishing requests in flight") > drain
+    assert "shutdown first" in (tmp_path / "hooks.log").read_text()

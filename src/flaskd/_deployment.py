@@ -85,6 +85,11 @@ class Deployment:
     def graceful_timeout(self) -> float:
         return float(self.resolved.serve["graceful_timeout"].value)
 
+    @property
+    def stop_time(self) -> float:
+        """Seconds a graceful stop may take: the drain delay, then the graceful timeout."""
+        return float(self.resolved.serve["drain_delay"].value) + self.graceful_timeout
+
     def source(self, var: str) -> str:
         """Where the env var ``var`` is set: its env file's ``FILE:LINE``."""
         return place(self.env_files, var) or f"env {var}"

@@ -334,6 +334,14 @@ SETTINGS: dict[str, Setting] = {
             metavar="SECONDS",
         ),
         _setting(
+            "drain_delay",
+            _seconds,
+            0.0,
+            "Seconds a stop keeps serving after readiness turns 503, so that a load balancer"
+            " stops sending traffic first; then the graceful stop. 0: none.",
+            metavar="SECONDS",
+        ),
+        _setting(
             "graceful_timeout",
             _seconds,
             30.0,

@@ -111,14 +111,37 @@ class Server:
         _sdnotify.notify("READY=1", f"STATUS=serving on {listening}", f"MAINPID={os.getpid()}")
         self._watchdog = _sdnotify.start_watchdog()
 
-    def stopping(self) -> None:
-        """Log and tell systemd that a graceful stop has begun; readiness turns 503 in every
-        process of the server at once (the flag is shared with the workers)."""
+    def stopping(self, *, at_once: bool = False) -> None:
+        """Log and tell systemd that a stop has begun; readiness turns 503 in every process
+        of the server at once (the flag is shared with the workers).
+
+        A graceful stop with a drain delay keeps serving that long, then the backend calls
+        `drained`; ``at_once`` is a quick stop (SIGQUIT first).
+        """
         process_state.stopping()
-        log.info("stopping: finishing requests in flight")
         _sdnotify.notify("STOPPING=1", "STATUS=stopping")
         if self._watchdog is not None:
             self._watchdog.set()
+        if at_once:
+            self.stopping_at_once()
+        elif self.drain_delay:
+            delay = self.drain_delay
+            log.info("stopping: readiness is 503, still serving for %gs (drain delay)", delay)
+        else:
+            self.drained()
+
+    def drained(self) -> None:
+        """Log that the server stops accepting and lets the requests in flight finish."""
+        log.info("stopping: finishing requests in flight")
+
+    @property
+    def drain_delay(self) -> float:
+        """Seconds a stop keeps serving, readiness 503, before it stops accepting."""
+        return float(self.options["drain_delay"])
+
+    def stopping_at_once(self) -> None:
+        """Log a quick stop (a second signal, or SIGQUIT), in the same words on every backend."""
+        log.info("stopping at once: requests in flight are cut")
 
 
 def check_probe_paths(app: flask.Flask, resolved: Resolved) -> None:

@@ -209,18 +209,46 @@ class _Granian(MPServer):
             # A worker whose loader has not run yet still has the main's handlers: nothing
             # ran, it just exits. (The loader gives it its own.)
             os._exit(0)
-        if self.interrupt_signal:
-            self._flaskd.quick_stop(self.workers)  # a second signal
+        if self.interrupt_signal or self._drain is not None:  # a second signal
+            self._flaskd.stopping_at_once()
+            self._end_drain()
+            self._flaskd.quick_stop(self.workers)
             return
         try:
             self._flaskd.stopping()
         except Exception:  # an exception escaping here would hang granian
             log.exception("cannot report the stop")
+        if self._flaskd.drain_delay:
+            # Keep serving, readiness 503, then stop as granian does, from another thread:
+            # setting granian's main-loop event is all its handler does.
+            self._drain = threading.Event()
+            threading.Thread(target=self._drain_then_stop, name="flaskd-drain", daemon=True).start()
+            return
         super().signal_handler_interrupt(*args, **kwargs)  # type: ignore[no-untyped-call]
 
+    #: Set to end a drain delay early; None while no drain runs.
+    _drain: threading.Event | None = None
+
+    def _drain_then_stop(self) -> None:
+        _main_thread_only()
+        assert self._drain is not None
+        if not self._drain.wait(self._flaskd.drain_delay):
+            self._flaskd.drained()
+            super().signal_handler_interrupt()  # type: ignore[no-untyped-call]
+
+    def _end_drain(self) -> None:
+        """Stop now if a drain delay is still running (a quick stop came first)."""
+        if self._drain is not None and not self.interrupt_signal:
+            self._drain.set()
+            super().signal_handler_interrupt()  # type: ignore[no-untyped-call]
+
     def signal_handler_quit(self, *args: Any) -> None:
-        if not self.interrupt_signal:
-            self.signal_handler_interrupt(*args)
+        if self.interrupt_signal or self._drain is not None:  # a stop has begun already
+            self._flaskd.stopping_at_once()
+            self._end_drain()
+        else:
+            self._flaskd.stopping(at_once=True)
+            super().signal_handler_interrupt()  # type: ignore[no-untyped-call]
         self._flaskd.quick_stop(self.workers)
 
 
@@ -349,7 +377,6 @@ class GranianServer(Server):
 
     def quick_stop(self, workers: int) -> None:
         """Make every worker run its shutdown hooks and exit now, cutting its requests."""
-        log.info("stopping at once: requests in flight are cut")
         os.write(self._quick_write, b"!" * workers)
 
     def start_reading(self) -> None:

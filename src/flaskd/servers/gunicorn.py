@@ -40,6 +40,7 @@ import os
 import select
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -333,6 +334,10 @@ class _Arbiter(Arbiter):  # type: ignore[misc]
     def manage_workers(self) -> None:
         super().manage_workers()
         self.flaskd.check_ready(self.WORKERS, self.num_workers)
+        if self.drain_until is not None and time.monotonic() >= self.drain_until:
+            self.drain_until = None
+            self.flaskd.drained()
+            self._stop_accepting()
 
     def halt(self, reason: str | None = None, exit_status: int = 0) -> None:
         self.halting = True
@@ -347,16 +352,30 @@ class _Arbiter(Arbiter):  # type: ignore[misc]
             if not self.halting:
                 raise
 
+    #: When a drain delay ends (time.monotonic()); None while no drain runs.
+    drain_until: float | None = None
+
     def handle_term(self) -> None:
         self.flaskd.stopping()
+        if self.flaskd.drain_delay:
+            # Keep serving, readiness 503; manage_workers, which runs at least once a
+            # second, stops once the delay is over.
+            self.drain_until = time.monotonic() + self.flaskd.drain_delay
+            return
+        self._stop_accepting()
+
+    def _stop_accepting(self) -> None:
         self.flaskd.close_listeners()
-        raise StopIteration
+        raise StopIteration  # gunicorn's graceful stop
 
     def handle_int(self) -> None:
         self.handle_term()
 
     def handle_quit(self) -> None:
-        self.flaskd.stopping()
+        if self.stop_signalled:
+            self.flaskd.stopping_at_once()  # a second signal: the stop has begun already
+        else:
+            self.flaskd.stopping(at_once=True)
         super().handle_quit()
 
     def handle_usr2(self) -> None:

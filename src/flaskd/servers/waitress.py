@@ -115,18 +115,30 @@ class WaitressServer(Server):
 
         previous = {s: signal.signal(s, on_signal) for s in _STOP_SIGNALS}
         timeout = servers[0].adj.asyncore_loop_timeout
-        deadline = None
+        drain_until = deadline = None
         try:
             while True:
                 wasyncore.loop(timeout=timeout, map=self.map, count=1)
                 if not signals[0]:
                     continue
-                if deadline is None:
-                    self.stopping()
-                    self._stop_accepting()
-                    deadline = time.monotonic() + self.options["graceful_timeout"]
+                now = time.monotonic()
+                quick = signals[0] > 1  # a second signal, or SIGQUIT
+                if drain_until is None:  # the stop begins
+                    self.stopping(at_once=quick)
+                    drain_until = now + self.drain_delay
                     timeout = 0.05
-                if signals[0] > 1 or not self._busy() or time.monotonic() > deadline:
+                elif quick:
+                    self.stopping_at_once()
+                if quick:
+                    break
+                if now < drain_until:
+                    continue  # draining: still accepting and serving, readiness 503
+                if deadline is None:
+                    if self.drain_delay:
+                        self.drained()
+                    self._stop_accepting()
+                    deadline = now + self.options["graceful_timeout"]
+                if not self._busy() or now > deadline:
                     break
         finally:
             for s, handler in previous.items():

@@ -60,7 +60,7 @@ def render(d: Deployment, *, protect_home: str = "yes") -> Units:
         d,
         description=f"{d.service.app.name} (flaskd run {d.target})",
         environment=environment,
-        stop_timeout=math.ceil(d.graceful_timeout) + STOP_MARGIN,
+        stop_timeout=math.ceil(d.stop_time) + STOP_MARGIN,
         runtime_directory=bool(unix) and not d.socket,
         # A user unit's state directory is in the user's home: read-only, and that one writable.
         protect_home="read-only" if d.identity.user_scope else protect_home,
@@ -156,7 +156,8 @@ def _service_unit(
         "Restart=on-failure",
         "RestartSec=2",
         "RestartPreventExitStatus=2",
-        "# SIGTERM lets requests in flight finish (--graceful-timeout); SIGKILL after this.",
+        "# SIGTERM lets requests in flight finish (--drain-delay, --graceful-timeout);",
+        "# SIGKILL after this.",
         f"TimeoutStopSec={stop_timeout}",
         "# SIGTERM to the main process only (it stops its workers), SIGKILL to all at the end.",
         "KillMode=mixed",
