@@ -35,7 +35,7 @@ from ._envfile import EnvFile, place
 from ._errors import ConfigError
 from ._fields import MASK, BadValue, Field, field_like, hide_password, looks_secret, mask
 from ._parser import Schema
-from ._settings import ENV_PREFIX, SETTINGS
+from ._settings import ENV_PREFIX, SETTINGS, Serve
 
 log = logging.getLogger("flaskd")
 
@@ -78,8 +78,14 @@ class Resolved:
     #: Required keys without a value: key -> what to do about it.
     missing: dict[str, str] = dataclasses.field(default_factory=dict)
 
-    def serve_values(self) -> dict[str, Any]:
-        return {name: v.value for name, v in self.serve.items()}
+    @functools.cached_property
+    def settings(self) -> Serve:
+        """The serving settings as one typed, frozen object, each with its source."""
+        values: dict[str, Any] = {
+            n: tuple(v.value) if isinstance(v.value, list) else v.value
+            for n, v in self.serve.items()
+        }
+        return Serve(**values, sources={n: v.source for n, v in self.serve.items()})
 
     def check_complete(self) -> None:
         """Raise `ConfigError` for the first required key that has no value."""

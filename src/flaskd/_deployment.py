@@ -152,8 +152,8 @@ def describe(
             " no readiness): choose waitress, gunicorn or granian"
         )
     backend = load_server(server.value)
-    backend.check_supported(resolved)  # as the server will at start
-    check_probe_paths(service.app, resolved)
+    backend.check_supported(resolved.settings)  # as the server will at start
+    check_probe_paths(service.app, resolved.settings)
     places = addresses(
         resolved.serve["bind"].value,
         resolved.serve["host"].value,

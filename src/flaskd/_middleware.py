@@ -14,13 +14,16 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wsgi import LimitedStream
 
 from ._state import READY, state
+
+if TYPE_CHECKING:
+    from ._settings import Serve
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -42,16 +45,16 @@ TRUSTED = "flaskd.trusted_proxy"
 REQUEST_ID = "flaskd.request_id"
 
 
-def wrap(app: WSGIApp, options: dict[str, Any]) -> WSGIApp:
+def wrap(app: WSGIApp, config: Serve) -> WSGIApp:
     """Wrap ``app`` in the middleware the serving options ask for."""
-    app = BodyLimit(app, options["max_request_body"])
-    if options["request_id"]:
+    app = BodyLimit(app, config.max_request_body)
+    if config.request_id:
         app = RequestIds(app)
-    app = TrustedProxies(app, options["forwarded_allow_ips"])
-    if options["access_log"]:
+    app = TrustedProxies(app, config.forwarded_allow_ips)
+    if config.access_log:
         app = AccessLog(app)
-    if options["ready_path"] or options["live_path"]:
-        app = Health(app, options["ready_path"], options["live_path"])  # outside the log
+    if config.ready_path or config.live_path:
+        app = Health(app, config.ready_path, config.live_path)  # outside the log
     return app
 
 

@@ -25,9 +25,9 @@ def serve(service: Service, resolved: Resolved, *, dev: bool = False) -> None:
     Raises `ConfigError` for a setting the backend cannot honour or an address
     it cannot bind, and `StartupError` when a start-up hook fails.
     """
-    o = resolved.serve
-    setup_logging(o["log_level"].value, o["log_format"].value, o["log_config"].value)
-    name = "dev" if dev else resolved.serve["server"].value
+    config = resolved.settings
+    setup_logging(config.log_level, config.log_format, config.log_config)
+    name = "dev" if dev else config.server
     server = load_server(name)(service, resolved)
     try:
         server.run()

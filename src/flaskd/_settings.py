@@ -13,7 +13,7 @@ import argparse
 import dataclasses
 import ipaddress
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import click
@@ -165,6 +165,13 @@ class Setting:
         action = "append" if self.field.shape == "list" else "store"
         group.add_argument(self.flag, dest=dest, metavar=metavar, action=action, help=help)
 
+    def named(self, name: str) -> Setting:
+        """This declaration, given the name of the `Serve` field it declares."""
+        field = dataclasses.replace(self.field, key=name, flag="--" + name.replace("_", "-"))
+        return dataclasses.replace(
+            self, name=name, field=field, metavar=self.metavar or name.upper()
+        )
+
     def args(self, value: Any) -> list[str]:
         """The command-line arguments that give this setting ``value``."""
         if isinstance(value, bool):
@@ -175,7 +182,6 @@ class Setting:
 
 
 def _setting(
-    name: str,
     convert: Callable[[str], Any],
     default: Any,
     help: str,
@@ -184,223 +190,194 @@ def _setting(
     metavar: str | None = None,
     shape: str = "value",
     default_text: str | None = None,
-) -> Setting:
-    field = Field(
-        name,
-        convert=convert,
-        default=default,
-        choices=choices,
-        shape=shape,
-        flag="--" + name.replace("_", "-"),
-        help=help,
-    )
+) -> Any:
+    """A field of `Serve` declaring one setting; its name comes from the field's."""
     if default_text is None:
         default_text = {"bool": "off", "list": "none"}.get(shape, str(default))
-    return Setting(name, field, metavar or name.upper(), default_text)
+    field = Field("", convert=convert, default=default, choices=choices, shape=shape, help=help)
+    setting = Setting("", field, metavar or "", default_text)
+    return dataclasses.field(default=default, metadata={"setting": setting})
 
 
-SETTINGS: dict[str, Setting] = {
-    s.name: s
-    for s in (
-        _setting(
-            "host", str, "127.0.0.1", "Interface to listen on; loopback unless told otherwise."
-        ),
-        _setting("port", _port, 5000, "TCP port to listen on."),
-        _setting(
-            "bind",
-            str,
-            [],
-            "Listen here instead of --host/--port; repeatable."
-            " HOST:PORT, [IPV6]:PORT or unix:/path.",
-            metavar="ADDRESS",
-            shape="list",
-        ),
-        _setting(
-            "unix_socket_mode",
-            _octal,
-            FileMode(0o660),
-            "File mode of unix sockets flaskd creates.",
-            metavar="MODE",
-            default_text="660",
-        ),
-        _setting("threads", _positive, 4, "Threads serving requests in each process."),
-        _setting(
-            "workers",
-            _positive,
-            1,
-            "Processes serving requests (gunicorn, granian; waitress serves from one).",
-        ),
-        _setting(
-            "preload",
-            str,
-            False,
-            "Run the start-up hooks once before forking workers, instead of in each worker.",
-            shape="bool",
-        ),
-        _setting(
-            "forwarded_allow_ips",
-            _network,
-            [],
-            "Proxies whose X-Forwarded-For/Proto/Host headers are trusted; repeatable;"
-            " `unix` trusts every peer on a unix socket. From any other peer those headers"
-            " are removed.",
-            metavar="NETWORK",
-            shape="list",
-        ),
-        _setting(
-            "ready_path",
-            _path,
-            None,
-            "Answer GET PATH with 200 once this process ran its start-up hooks, 503 and why"
-            " (starting, stopping) otherwise: a readiness probe. Off unless given.",
-            metavar="PATH",
-            default_text="none",
-        ),
-        _setting(
-            "live_path",
-            _path,
-            None,
-            "Answer GET PATH with 200 while the process can answer at all, draining too:"
-            " a liveness probe. Off unless given.",
-            metavar="PATH",
-            default_text="none",
-        ),
-        _setting(
-            "access_log",
-            str,
-            False,
-            "Log one line per request, in the same format on every backend.",
-            shape="bool",
-        ),
-        _setting(
-            "max_request_body",
-            _size,
-            100 * 1024**2,
-            "Largest request body accepted; larger ones get 413.",
-            metavar="BYTES",
-            default_text="100m",
-        ),
-        _setting(
-            "max_connections",
-            _positive,
-            1000,
-            "Open connections each process accepts at once.",
-            metavar="N",
-        ),
-        _setting(
-            "max_request_line",
-            _positive,
-            8190,
-            "Longest request line (method, path and query, protocol) in bytes; longer gets 414.",
-            metavar="BYTES",
-        ),
-        _setting(
-            "max_header_fields",
-            _positive,
-            100,
-            "Most header fields in one request; more gets 431.",
-            metavar="N",
-        ),
-        _setting(
-            "max_header_size",
-            _positive,
-            8190,
-            "Largest single header field (name and value) in bytes; larger gets 431.",
-            metavar="BYTES",
-        ),
-        _setting(
-            "idle_timeout",
-            _seconds,
-            30.0,
-            "Seconds a connection may stay open without a request: a new connection that"
-            " sends nothing, or an idle keep-alive one. 0 closes each connection after"
-            " its response.",
-            metavar="SECONDS",
-        ),
-        _setting(
-            "header_timeout",
-            _positive_seconds,
-            10.0,
-            "Seconds a client has, from a request's first byte, to send its request line and"
-            " headers; a slower client is disconnected (nginx's client_header_timeout).",
-            metavar="SECONDS",
-        ),
-        _setting(
-            "body_timeout",
-            _positive_seconds,
-            30.0,
-            "Seconds a request body may go without a byte arriving before the request is"
-            " dropped (nginx's client_body_timeout).",
-            metavar="SECONDS",
-        ),
-        _setting(
-            "drain_delay",
-            _seconds,
-            0.0,
-            "Seconds a stop keeps serving after readiness turns 503, so that a load balancer"
-            " stops sending traffic first; then the graceful stop. 0: none.",
-            metavar="SECONDS",
-        ),
-        _setting(
-            "graceful_timeout",
-            _seconds,
-            30.0,
-            "Seconds a stop waits for requests in flight before cutting them (the shutdown"
-            " hooks still run). 0 cuts them at once.",
-            metavar="SECONDS",
-        ),
-        _setting(
-            "http2",
-            str,
-            False,
-            "Also speak cleartext HTTP/2 (granian only). The size limits apply to it; the"
-            " header and idle time limits do not (see Production serving).",
-            shape="bool",
-        ),
-        _setting(
-            "server",
-            str,
-            "waitress",
-            "Server backend.",
-            choices=tuple(SERVERS),
-            metavar="NAME",
-        ),
-        _setting(
-            "log_level",
-            str.lower,
-            "info",
-            "Level of flaskd's and the server's log lines (not the app's).",
-            choices=("debug", "info", "warning", "error"),
-            metavar="LEVEL",
-        ),
-        _setting(
-            "log_format",
-            str.lower,
-            "text",
-            "How flaskd, the server and the access log write each line: text (with the time,"
-            " unless stderr is the journal), or one JSON object.",
-            choices=("text", "json"),
-            metavar="FORMAT",
-        ),
-        _setting(
-            "log_config",
-            str,
-            None,
-            "A logging.config.dictConfig file, JSON or TOML, for full control of logging:"
-            " --log-level and --log-format then do nothing.",
-            metavar="FILE",
-            default_text="none",
-        ),
-        _setting(
-            "request_id",
-            str,
-            True,
-            "Give each request an ID: a trusted proxy's X-Request-ID, or a new one; in the"
-            " environ (flaskd.request_id), the access log and the response's X-Request-ID.",
-            shape="bool",
-            default_text="on",
-        ),
+@dataclasses.dataclass(frozen=True)
+class Serve:
+    """The serving settings, each declared here once and typed: what the backends read.
+
+    Each field's metadata is its `Setting` (flag, env var, ``[serve]`` key, help);
+    ``sources`` says where each value came from (`source`).
+    """
+
+    host: str = _setting(
+        str, "127.0.0.1", "Interface to listen on; loopback unless told otherwise."
     )
+    port: int = _setting(_port, 5000, "TCP port to listen on.")
+    bind: tuple[str, ...] = _setting(
+        str,
+        (),
+        "Listen here instead of --host/--port; repeatable. HOST:PORT, [IPV6]:PORT or unix:/path.",
+        metavar="ADDRESS",
+        shape="list",
+    )
+    unix_socket_mode: int = _setting(
+        _octal,
+        FileMode(0o660),
+        "File mode of unix sockets flaskd creates.",
+        metavar="MODE",
+        default_text="660",
+    )
+    threads: int = _setting(_positive, 4, "Threads serving requests in each process.")
+    workers: int = _setting(
+        _positive, 1, "Processes serving requests (gunicorn, granian; waitress serves from one)."
+    )
+    preload: bool = _setting(
+        str,
+        False,
+        "Run the start-up hooks once before forking workers, instead of in each worker.",
+        shape="bool",
+    )
+    forwarded_allow_ips: tuple[str, ...] = _setting(
+        _network,
+        (),
+        "Proxies whose X-Forwarded-For/Proto/Host headers are trusted; repeatable;"
+        " `unix` trusts every peer on a unix socket. From any other peer those headers"
+        " are removed.",
+        metavar="NETWORK",
+        shape="list",
+    )
+    ready_path: str | None = _setting(
+        _path,
+        None,
+        "Answer GET PATH with 200 once this process ran its start-up hooks, 503 and why"
+        " (starting, stopping) otherwise: a readiness probe. Off unless given.",
+        metavar="PATH",
+        default_text="none",
+    )
+    live_path: str | None = _setting(
+        _path,
+        None,
+        "Answer GET PATH with 200 while the process can answer at all, draining too:"
+        " a liveness probe. Off unless given.",
+        metavar="PATH",
+        default_text="none",
+    )
+    access_log: bool = _setting(
+        str, False, "Log one line per request, in the same format on every backend.", shape="bool"
+    )
+    max_request_body: int = _setting(
+        _size,
+        100 * 1024**2,
+        "Largest request body accepted; larger ones get 413.",
+        metavar="BYTES",
+        default_text="100m",
+    )
+    max_connections: int = _setting(
+        _positive, 1000, "Open connections each process accepts at once.", metavar="N"
+    )
+    max_request_line: int = _setting(
+        _positive,
+        8190,
+        "Longest request line (method, path and query, protocol) in bytes; longer gets 414.",
+        metavar="BYTES",
+    )
+    max_header_fields: int = _setting(
+        _positive, 100, "Most header fields in one request; more gets 431.", metavar="N"
+    )
+    max_header_size: int = _setting(
+        _positive,
+        8190,
+        "Largest single header field (name and value) in bytes; larger gets 431.",
+        metavar="BYTES",
+    )
+    idle_timeout: float = _setting(
+        _seconds,
+        30.0,
+        "Seconds a connection may stay open without a request: a new connection that"
+        " sends nothing, or an idle keep-alive one. 0 closes each connection after"
+        " its response.",
+        metavar="SECONDS",
+    )
+    header_timeout: float = _setting(
+        _positive_seconds,
+        10.0,
+        "Seconds a client has, from a request's first byte, to send its request line and"
+        " headers; a slower client is disconnected (nginx's client_header_timeout).",
+        metavar="SECONDS",
+    )
+    body_timeout: float = _setting(
+        _positive_seconds,
+        30.0,
+        "Seconds a request body may go without a byte arriving before the request is"
+        " dropped (nginx's client_body_timeout).",
+        metavar="SECONDS",
+    )
+    drain_delay: float = _setting(
+        _seconds,
+        0.0,
+        "Seconds a stop keeps serving after readiness turns 503, so that a load balancer"
+        " stops sending traffic first; then the graceful stop. 0: none.",
+        metavar="SECONDS",
+    )
+    graceful_timeout: float = _setting(
+        _seconds,
+        30.0,
+        "Seconds a stop waits for requests in flight before cutting them (the shutdown"
+        " hooks still run). 0 cuts them at once.",
+        metavar="SECONDS",
+    )
+    http2: bool = _setting(
+        str,
+        False,
+        "Also speak cleartext HTTP/2 (granian only). The size limits apply to it; the"
+        " header and idle time limits do not (see Production serving).",
+        shape="bool",
+    )
+    server: str = _setting(
+        str, "waitress", "Server backend.", choices=tuple(SERVERS), metavar="NAME"
+    )
+    log_level: str = _setting(
+        str.lower,
+        "info",
+        "Level of flaskd's and the server's log lines (not the app's).",
+        choices=("debug", "info", "warning", "error"),
+        metavar="LEVEL",
+    )
+    log_format: str = _setting(
+        str.lower,
+        "text",
+        "How flaskd, the server and the access log write each line: text (with the time,"
+        " unless stderr is the journal), or one JSON object.",
+        choices=("text", "json"),
+        metavar="FORMAT",
+    )
+    log_config: str | None = _setting(
+        str,
+        None,
+        "A logging.config.dictConfig file, JSON or TOML, for full control of logging:"
+        " --log-level and --log-format then do nothing.",
+        metavar="FILE",
+        default_text="none",
+    )
+    request_id: bool = _setting(
+        str,
+        True,
+        "Give each request an ID: a trusted proxy's X-Request-ID, or a new one; in the"
+        " environ (flaskd.request_id), the access log and the response's X-Request-ID.",
+        shape="bool",
+        default_text="on",
+    )
+    #: Setting name -> where its value came from ("flag --port", "env FLASKD_PORT"...).
+    sources: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False, compare=False)
+
+    def source(self, name: str) -> str:
+        """Where setting ``name``'s value came from."""
+        return self.sources.get(name, "default")
+
+
+#: Setting name -> its declaration, in the order of `Serve`'s fields.
+SETTINGS: dict[str, Setting] = {
+    f.name: f.metadata["setting"].named(f.name)
+    for f in dataclasses.fields(Serve)
+    if "setting" in f.metadata
 }
 
 

@@ -8,7 +8,7 @@ import os
 import socket
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import flask
 from werkzeug.exceptions import HTTPException
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from .._config import Resolved
     from .._service import Service
+    from .._settings import Serve
 
 log = logging.getLogger("flaskd")
 
@@ -52,29 +53,30 @@ class Server:
     def __init__(self, service: Service, resolved: Resolved) -> None:
         self.service = service
         self.resolved = resolved
-        self.options: dict[str, Any] = resolved.serve_values()
+        #: The serving settings, typed.
+        self.config: Serve = resolved.settings
         self.activated = False
         self._files: list[Path] = []
         self._watchdog: threading.Event | None = None
-        self.check_supported(resolved)
-        check_probe_paths(service.app, resolved)
+        self.check_supported(self.config)
+        check_probe_paths(service.app, self.config)
 
     @classmethod
-    def check_supported(cls, resolved: Resolved) -> None:
+    def check_supported(cls, config: Serve) -> None:
         """Raise `ConfigError` for settings that conflict, or that this backend cannot honour
         set to anything but their default (``--workers 1`` is what waitress does anyway)."""
-        bind = resolved.serve["bind"]
         for name in ("host", "port"):
-            value = resolved.serve[name]
-            if _given(bind.source) and _given(value.source):
+            if _given(config.source("bind")) and _given(config.source(name)):
                 raise ConfigError(
-                    f"{value.source}: {name} conflicts with bind from {bind.source}:"
-                    " give the addresses with bind only, or host and port only"
+                    f"{config.source(name)}: {name} conflicts with bind from"
+                    f" {config.source('bind')}: give the addresses with bind only, or host and"
+                    " port only"
                 )
         for name, reason in cls.unsupported.items():
-            value = resolved.serve[name]
-            if value.value != SETTINGS[name].field.default:
-                raise ConfigError(f"{value.source}: {cls.name} cannot honour {name}: {reason}")
+            if getattr(config, name) != SETTINGS[name].field.default:
+                raise ConfigError(
+                    f"{config.source(name)}: {cls.name} cannot honour {name}: {reason}"
+                )
 
     def run(self) -> None:
         raise NotImplementedError
@@ -86,9 +88,9 @@ class Server:
 
     def open_sockets(self) -> list[socket.socket]:
         """Bind every address (or take systemd's sockets); raises `ConfigError` naming one."""
-        o = self.options
-        places = addresses(o["bind"], o["host"], o["port"], self.resolved.serve["bind"].source)
-        sockets, self.activated = open_sockets(places, o["unix_socket_mode"])
+        config = self.config
+        places = addresses(config.bind, config.host, config.port, config.source("bind"))
+        sockets, self.activated = open_sockets(places, config.unix_socket_mode)
         self._files = [] if self.activated else socket_files(sockets)
         return sockets
 
@@ -101,7 +103,7 @@ class Server:
 
     def wsgi_app(self) -> WSGIApp:
         """The service wrapped in the middleware every backend shares."""
-        return wrap(self.service.app, self.options)
+        return wrap(self.service.app, self.config)
 
     def ready(self, where: Sequence[str]) -> None:
         """Log and tell systemd that the service is ready: hooks ran, sockets listen."""
@@ -137,27 +139,27 @@ class Server:
     @property
     def drain_delay(self) -> float:
         """Seconds a stop keeps serving, readiness 503, before it stops accepting."""
-        return float(self.options["drain_delay"])
+        return float(self.config.drain_delay)
 
     def stopping_at_once(self) -> None:
         """Log a quick stop (a second signal, or SIGQUIT), in the same words on every backend."""
         log.info("stopping at once: requests in flight are cut")
 
 
-def check_probe_paths(app: flask.Flask, resolved: Resolved) -> None:
+def check_probe_paths(app: flask.Flask, config: Serve) -> None:
     """Raise `ConfigError` for a readiness or liveness path the app routes itself: flaskd
     would answer it, and the app's own route would never be reached."""
     adapter = app.url_map.bind("localhost")
     for name in ("ready_path", "live_path"):
-        value = resolved.serve[name]
-        if value.value is None:
+        path = getattr(config, name)
+        if path is None:
             continue
         try:
-            endpoint, _ = adapter.match(value.value, method="GET")
+            endpoint, _ = adapter.match(path, method="GET")
         except HTTPException:
             continue  # not routed (404, 405), or a redirect to another path
         raise ConfigError(
-            f"{value.source}: {name} {value.value} is a route of the app ({endpoint}),"
+            f"{config.source(name)}: {name} {path} is a route of the app ({endpoint}),"
             " which flaskd would hide: choose another path"
         )
 

@@ -12,7 +12,7 @@ from .._errors import ConfigError
 from .base import Server, is_loopback
 
 if TYPE_CHECKING:
-    from .._config import Resolved
+    from .._settings import Serve
 
 log = logging.getLogger("flaskd")
 
@@ -48,25 +48,26 @@ class DevServer(Server):
     }
 
     @classmethod
-    def check_supported(cls, resolved: Resolved) -> None:
-        super().check_supported(resolved)
-        host = resolved.serve["host"]
-        if not is_loopback(host.value):
+    def check_supported(cls, config: Serve) -> None:
+        super().check_supported(config)
+        if not is_loopback(config.host):
             raise ConfigError(
-                f"{host.source}: dev mode refuses host {host.value!r}: its debugger runs any code"
-                " it is sent; use 127.0.0.1, ::1 or localhost, or serve without --dev"
+                f"{config.source('host')}: dev mode refuses host {config.host!r}: its debugger"
+                " runs any code it is sent; use 127.0.0.1, ::1 or localhost, or serve without"
+                " --dev"
             )
 
     def run(self) -> None:
-        host, port = self.options["host"], self.options["port"]
+        host, port = self.config.host, self.config.port
         if not is_running_from_reloader():
             # A port in use is flaskd's one line and exit 2 here too, not werkzeug's exit 1.
             self.close_sockets(self.open_sockets())
         else:
             for name in _TUNING:
-                value = self.resolved.serve[name]
-                if value.source != "default":
-                    log.warning("the dev server ignores %s (from %s)", name, value.source)
+                if self.config.source(name) != "default":
+                    log.warning(
+                        "the dev server ignores %s (from %s)", name, self.config.source(name)
+                    )
             self.service.start(self.resolved, dev=True)
         signal.signal(signal.SIGTERM, _interrupt)
         try:

@@ -63,7 +63,7 @@ from .granian_http import (
 )
 
 if TYPE_CHECKING:
-    from .._config import Resolved
+    from .._settings import Serve
 
 log = logging.getLogger("flaskd")
 
@@ -263,21 +263,20 @@ class GranianServer(Server):
     }
 
     @classmethod
-    def check_supported(cls, resolved: Resolved) -> None:
-        super().check_supported(resolved)
-        bind = resolved.serve["bind"]
-        if len(bind.value) > 1:
+    def check_supported(cls, config: Serve) -> None:
+        super().check_supported(config)
+        if len(config.bind) > 1:
             raise ConfigError(
-                f"{bind.source}: granian serves one address only, not {len(bind.value)}:"
-                " give one bind, or choose waitress or gunicorn"
+                f"{config.source('bind')}: granian serves one address only, not"
+                f" {len(config.bind)}: give one bind, or choose waitress or gunicorn"
             )
-        check_limits(resolved)
+        check_limits(config)
 
     def wsgi_app(self) -> WSGIApp:
-        return HeaderLimits(super().wsgi_app(), self.options)
+        return HeaderLimits(super().wsgi_app(), self.config)
 
     def run(self) -> None:
-        opts = self.options
+        config = self.config
         self.warn_before_forking()
         sockets = self.open_sockets()
         if len(sockets) != 1:
@@ -296,7 +295,7 @@ class GranianServer(Server):
         self._ready: set[int] = set()
         self.is_ready = False
         try:
-            if opts["preload"]:
+            if config.preload:
                 self.service.start(self.resolved)
             server = self._granian(sock)
             try:
@@ -317,38 +316,38 @@ class GranianServer(Server):
         self.service.stop()  # with preload; without, the workers ran theirs
 
     def _granian(self, sock: socket.socket) -> _Granian:
-        opts = self.options
-        if opts["forwarded_allow_ips"]:
+        config = self.config
+        if config.forwarded_allow_ips:
             log.warning(UNDERSCORE_WARNING)
         return _Granian(
             f"flaskd:{self.service.app.name}",  # a label (process title), never imported
             flaskd=self,
             sock=sock,
             interface=Interfaces.WSGI,
-            workers=opts["workers"],
-            blocking_threads=opts["threads"],
+            workers=config.workers,
+            blocking_threads=config.threads,
             backlog=BACKLOG,
-            backpressure=opts["max_connections"],
-            http=http_mode(opts),
-            http1_settings=http1_settings(opts),
-            http2_settings=http2_settings(opts),
-            log_level=LogLevels(opts["log_level"]),
+            backpressure=config.max_connections,
+            http=http_mode(config),
+            http1_settings=http1_settings(config),
+            http2_settings=http2_settings(config),
+            log_level=LogLevels(config.log_level),
             log_dictconfig=_LOGGING,
             websockets=False,  # WSGI has none; granian would log that it ignores them
             log_access=False,  # flaskd's middleware logs requests when access_log is on
             respawn_failed_workers=True,
             # A last resort: each worker cuts its requests at the graceful timeout itself.
-            workers_kill_timeout=opts["graceful_timeout"] + KILL_MARGIN,
+            workers_kill_timeout=config.graceful_timeout + KILL_MARGIN,
         )
 
     # -- in each worker ---------------------------------------------------------------------
 
     def _load(self, target: str) -> WSGIApp:
         """granian's target loader: runs in each worker process before it serves."""
-        preload = self.options["preload"]
+        preload = self.config.preload
         stop = WorkerStop(
             (lambda: None) if preload else self.service.stop,
-            self.options["graceful_timeout"],
+            self.config.graceful_timeout,
             self._quick_read,
         )
         # Only the main process keeps the write end: the read sees EOF once it is gone.

@@ -27,7 +27,7 @@ from .._errors import ConfigError
 from .._middleware import WSGIApp
 
 if TYPE_CHECKING:
-    from .._config import Resolved
+    from .._settings import Serve
 
 #: granian names environ keys as WSGI says (HTTP_ + the name upper-cased, "-" as "_") and
 #: hands the app nothing else, so X_Forwarded_For and X-Forwarded-For are one key, either's
@@ -43,46 +43,47 @@ HYPER_MAX_HEADERS = 100
 MAX_STREAMS = 100
 
 
-def check_limits(resolved: Resolved) -> None:
+def check_limits(config: Serve) -> None:
     """Raise `ConfigError` for a header limit granian cannot honour."""
-    fields = resolved.serve["max_header_fields"]
-    if fields.value > HYPER_MAX_HEADERS:
+    fields = config.max_header_fields
+    if fields > HYPER_MAX_HEADERS:
         raise ConfigError(
-            f"{fields.source}: granian cannot honour max_header_fields {fields.value}: hyper"
+            f"{config.source('max_header_fields')}: granian cannot honour max_header_fields"
+            f" {fields}: hyper"
             f" refuses more than {HYPER_MAX_HEADERS} header fields; give at most"
             f" {HYPER_MAX_HEADERS}, or choose waitress or gunicorn"
         )
 
 
-def http_mode(opts: dict[str, Any]) -> HTTPModes:
+def http_mode(config: Serve) -> HTTPModes:
     """HTTP/1.1 only, or HTTP/1.1 and cleartext HTTP/2 when ``http2`` asks for it."""
-    return HTTPModes.auto if opts["http2"] else HTTPModes.http1
+    return HTTPModes.auto if config.http2 else HTTPModes.http1
 
 
-def head_size(opts: dict[str, Any]) -> int:
+def head_size(config: Serve) -> int:
     """The largest request head the limits allow: hyper's buffer must hold it."""
-    fields = opts["max_header_fields"] * (opts["max_header_size"] + 4)
-    return int(opts["max_request_line"] + 2 + fields)
+    fields = config.max_header_fields * (config.max_header_size + 4)
+    return int(config.max_request_line + 2 + fields)
 
 
-def http1_settings(opts: dict[str, Any]) -> HTTP1Settings:
-    idle, header = opts["idle_timeout"], opts["header_timeout"]
+def http1_settings(config: Serve) -> HTTP1Settings:
+    idle, header = config.idle_timeout, config.header_timeout
     clock = min(idle, header) if idle > 0 else header
     return HTTP1Settings(
         header_read_timeout=max(1, round(clock * 1000)),
         keep_alive=idle > 0,  # 0: close each connection after its response
-        max_buffer_size=max(8192, head_size(opts)),  # hyper's minimum is 8192
+        max_buffer_size=max(8192, head_size(config)),  # hyper's minimum is 8192
     )
 
 
-def http2_settings(opts: dict[str, Any]) -> HTTP2Settings:
-    idle = opts["idle_timeout"]
+def http2_settings(config: Serve) -> HTTP2Settings:
+    idle = config.idle_timeout
     return HTTP2Settings(
         # Pings at the idle timeout close a connection whose peer is gone (not an idle one).
         keep_alive_interval=round(idle * 1000) or None,
         max_concurrent_streams=MAX_STREAMS,
         # HPACK counts 32 bytes more per field.
-        max_headers_size=head_size(opts) + 28 * opts["max_header_fields"],
+        max_headers_size=head_size(config) + 28 * config.max_header_fields,
     )
 
 
@@ -95,11 +96,11 @@ class HeaderLimits:
     by commas, and count as one field of their joined size.
     """
 
-    def __init__(self, app: WSGIApp, opts: dict[str, Any]) -> None:
+    def __init__(self, app: WSGIApp, config: Serve) -> None:
         self.app = app
-        self.max_line = opts["max_request_line"]
-        self.max_fields = opts["max_header_fields"]
-        self.max_size = opts["max_header_size"]
+        self.max_line = config.max_request_line
+        self.max_fields = config.max_header_fields
+        self.max_size = config.max_header_size
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         query = environ.get("QUERY_STRING", "")

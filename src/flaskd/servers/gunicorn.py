@@ -101,7 +101,7 @@ class GunicornServer(Server):
         self._go_write: int | None = go_write
         fds = [os.dup(s.fileno()) for s in sockets]  # gunicorn closes what it is given
         try:
-            if self.options["preload"]:
+            if self.config.preload:
                 self.service.start(self.resolved)
             self._arbiter_run(_Application(self, fds))
         except SystemExit as e:
@@ -129,21 +129,21 @@ class GunicornServer(Server):
             log.error("gunicorn: %s", e)
             sys.exit(1)
 
-    def config(self, fds: list[int]) -> dict[str, Any]:
+    def gunicorn_settings(self, fds: list[int]) -> dict[str, Any]:
         """gunicorn's settings from flaskd's serving options, and the hooks."""
-        o = self.options
+        config = self.config
         return {
             "bind": [f"fd://{fd}" for fd in fds],
             "reuse_port": False,
-            "workers": o["workers"],
+            "workers": config.workers,
             "worker_class": "gthread",
-            "threads": o["threads"],
-            "worker_connections": o["max_connections"],
-            "keepalive": math.ceil(o["idle_timeout"]),
+            "threads": config.threads,
+            "worker_connections": config.max_connections,
+            "keepalive": math.ceil(config.idle_timeout),
             # The master's kill, a last resort: each worker stops waiting for its requests at
             # the graceful timeout (set in the worker), runs its shutdown hooks, and exits.
-            "graceful_timeout": math.ceil(o["graceful_timeout"]) + KILL_MARGIN,
-            "preload_app": bool(o["preload"]),
+            "graceful_timeout": math.ceil(config.graceful_timeout) + KILL_MARGIN,
+            "preload_app": bool(config.preload),
             # flaskd's middleware does proxy headers: gunicorn leaves scheme and headers alone
             # (a unix-socket peer is always "trusted" by gunicorn, hence the empty header maps).
             "forwarded_allow_ips": "",
@@ -152,7 +152,7 @@ class GunicornServer(Server):
             "proxy_protocol": "off",
             "accesslog": None,  # flaskd's middleware logs requests
             "errorlog": "-",
-            "loglevel": o["log_level"],
+            "loglevel": config.log_level,
             "logger_class": _Log,
             "control_socket_disable": True,
             "pidfile": None,
@@ -224,7 +224,7 @@ class GunicornServer(Server):
         for sock in self._sockets:
             sock.close()  # gunicorn's duplicates serve; flaskd's stay with the master
         self._close_go()  # a worker forked after READY (after a HUP) has it closed already
-        if self.options["preload"]:
+        if self.config.preload:
             # Hooks ran in the master: its shutdown hooks must not run again in each worker.
             atexit.unregister(self.service.stop)
 
@@ -242,8 +242,8 @@ class GunicornServer(Server):
                     sock.close()
 
         worker.set_accept_enabled = set_accept_enabled
-        worker.cfg.set("graceful_timeout", math.ceil(self.options["graceful_timeout"]))
-        if not self.options["preload"]:
+        worker.cfg.set("graceful_timeout", math.ceil(self.config.graceful_timeout))
+        if not self.config.preload:
             try:
                 self.service.start(self.resolved)
             except StartupError as e:
@@ -264,7 +264,7 @@ class GunicornServer(Server):
             try:
                 serve()
             finally:
-                if not self.options["preload"]:
+                if not self.config.preload:
                     self.service.stop()
             if worker.nr_conns:
                 # Requests outlived the graceful timeout: cut them (their threads would
@@ -285,7 +285,7 @@ class GunicornServer(Server):
     def _worker_exit(self, arbiter: Any, worker: Any) -> None:
         if os.getpid() == self._master:
             return  # gunicorn also calls it in the master for a worker already gone
-        if not self.options["preload"]:
+        if not self.config.preload:
             self.service.stop()
         if getattr(worker, "flaskd_quick", False):
             # Exiting normally would wait for the request threads; a quick stop cuts them.
@@ -300,7 +300,7 @@ class _Application(BaseApplication):  # type: ignore[misc]
 
     def __init__(self, server: GunicornServer, fds: list[int]) -> None:
         self.server = server
-        self.settings = server.config(fds)
+        self.settings = server.gunicorn_settings(fds)
         super().__init__(prog="flaskd")
 
     def load_config(self) -> None:

@@ -70,7 +70,7 @@ class WaitressServer(Server):
     }
 
     def run(self) -> None:
-        opts = self.options
+        config = self.config
         sockets = self.open_sockets()
         self.map: dict[int, Any] = {}
         app = self.wsgi_app()
@@ -84,11 +84,11 @@ class WaitressServer(Server):
                 _unix_peers(app) if group[0].family == socket.AF_UNIX else app,
                 map=self.map,
                 sockets=group,
-                threads=opts["threads"],
-                connection_limit=opts["max_connections"] + 2 * len(group),
-                channel_timeout=opts["idle_timeout"],
-                cleanup_interval=max(1.0, min(30.0, opts["idle_timeout"] / 2)),
-                max_request_body_size=opts["max_request_body"] + 1,  # waitress refuses at ==
+                threads=config.threads,
+                connection_limit=config.max_connections + 2 * len(group),
+                channel_timeout=config.idle_timeout,
+                cleanup_interval=max(1.0, min(30.0, config.idle_timeout / 2)),
+                max_request_body_size=config.max_request_body + 1,  # waitress refuses at ==
                 clear_untrusted_proxy_headers=False,  # flaskd's middleware handles them
             )
             for group in groups
@@ -137,7 +137,7 @@ class WaitressServer(Server):
                     if self.drain_delay:
                         self.drained()
                     self._stop_accepting()
-                    deadline = now + self.options["graceful_timeout"]
+                    deadline = now + self.config.graceful_timeout
                 if not self._busy() or now > deadline:
                     break
         finally:
