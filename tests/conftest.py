@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import shutil
 import signal
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from click.testing import CliRunner
 
 APPS = Path(__file__).parent / "apps"
 ROOT = Path(__file__).parent.parent
@@ -129,6 +131,33 @@ def spawn(tmp_path: Path) -> Iterator[object]:
     yield start
     for proc in procs:
         proc.kill()
+
+
+@dataclasses.dataclass
+class Invoked:
+    """What a command run in-process gave, named as subprocess.CompletedProcess names it."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def invoke(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Invoked]:
+    """Run the flaskd command in this process (click's CliRunner), for what serves nothing:
+    invoke(args, cwd=APPS, env={...}). A bug (an exception that is no user error) is raised."""
+    from flaskd.cli import cli
+
+    def call(
+        args: Sequence[str], *, cwd: Path = APPS, env: dict[str, str] | None = None
+    ) -> Invoked:
+        monkeypatch.chdir(cwd)
+        result = CliRunner().invoke(cli, list(args), env=env, prog_name="flaskd")
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return Invoked(result.exit_code, result.stdout, result.stderr)
+
+    return call
 
 
 def run(
