@@ -27,6 +27,21 @@ EXAMPLE = ROOT / "examples" / "notes"
 PREFIXES = ("FLASKD_", "NOTES_", "HOOKS_", "OPTS_", "PLAIN_", "TESTAPP_", "CREDENTIALS_DIRECTORY")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Let the servers the tests start take SIGINT and SIGQUIT, however pytest was started.
+
+    A command put in the background by a shell without job control (``pytest &`` in a
+    script) starts with SIGINT and SIGQUIT ignored; its children inherit that, and Python
+    then never turns SIGINT into KeyboardInterrupt: waitress-serve and a plain Flask script
+    ignored the tests' Ctrl-C and ran on. A signal with a handler is reset to its default
+    in a child, an ignored one is not.
+    """
+    for signum, handler in ((signal.SIGINT, signal.default_int_handler),
+                            (signal.SIGQUIT, signal.SIG_DFL)):  # fmt: skip
+        if signal.getsignal(signum) == signal.SIG_IGN:
+            signal.signal(signum, handler)
+
+
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Start every test without flaskd's or the test apps' env vars."""
