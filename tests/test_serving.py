@@ -414,10 +414,10 @@ def test_body_limit(spawn, backend: str) -> None:
         (["--server", "dev", "--bind", "127.0.0.1:8000"], "dev cannot honour bind"),
     ],
 )
-def test_bad_serving_input(args: list[str], fragment: str) -> None:
+def test_bad_serving_input(invoke, args: list[str], fragment: str) -> None:
     """Malformed binds, missing socket directories and options a backend cannot honour:
     one line, exit 2."""
-    result = run([*FLASKD, "run", "hooks.py", *args], env={"HOOKS_LOG": "/dev/null"})
+    result = invoke(["run", "hooks.py", *args], env={"HOOKS_LOG": "/dev/null"})
     assert result.returncode == 2, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert fragment in result.stderr
