@@ -107,7 +107,7 @@ def test_quick_stop_cuts_requests(
         proc.signal(signum)
         wait_refused(port)  # the first SIGTERM was taken before the second is sent
     proc.signal(signals[-1])
-    assert proc.wait() == 0
+    assert proc.wait() == 0, proc.output
     assert isinstance(request.result(), requests.RequestException), "the request was not cut"
     assert "shutdown first" in (tmp_path / "hooks.log").read_text()
 
