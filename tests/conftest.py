@@ -3,24 +3,43 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
 import requests
+from click.testing import CliRunner
 
 APPS = Path(__file__).parent / "apps"
 ROOT = Path(__file__).parent.parent
 EXAMPLE = ROOT / "examples" / "notes"
 #: Env var prefixes the tests' apps use; cleared around every test.
 PREFIXES = ("FLASKD_", "NOTES_", "HOOKS_", "OPTS_", "PLAIN_", "TESTAPP_", "CREDENTIALS_DIRECTORY")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Let the servers the tests start take SIGINT and SIGQUIT, however pytest was started.
+
+    A command put in the background by a shell without job control (``pytest &`` in a
+    script) starts with SIGINT and SIGQUIT ignored; its children inherit that, and Python
+    then never turns SIGINT into KeyboardInterrupt: waitress-serve and a plain Flask script
+    ignored the tests' Ctrl-C and ran on. A signal with a handler is reset to its default
+    in a child, an ignored one is not.
+    """
+    for signum, handler in ((signal.SIGINT, signal.default_int_handler),
+                            (signal.SIGQUIT, signal.SIG_DFL)):  # fmt: skip
+        if signal.getsignal(signum) == signal.SIG_IGN:
+            signal.signal(signum, handler)
 
 
 @pytest.fixture(autouse=True)
@@ -67,9 +86,15 @@ class Proc:
             if self.popen.poll() is not None:
                 pytest.fail(f"{self.args} exited {self.popen.returncode}:\n{self.output}")
             try:
-                return requests.get(url, timeout=2)
+                # A short connect timeout, then the rest of the time for the answer: a server
+                # that accepted the connection may still be booting (gunicorn's workers), and
+                # asking again would count as a second request.
+                remaining = max(deadline - time.monotonic(), 0.1)
+                return requests.get(url, timeout=(min(2, remaining), remaining))
             except requests.ConnectionError:
                 time.sleep(0.05)
+            except requests.Timeout:
+                break
         pytest.fail(f"{url} did not answer in {timeout}s:\n{self.output}")
 
     def signal(self, signum: int = signal.SIGTERM) -> None:
@@ -79,7 +104,16 @@ class Proc:
         try:
             return self.popen.wait(timeout)
         except subprocess.TimeoutExpired:
+            self.dump_stacks()
             pytest.fail(f"{self.args} did not exit in {timeout}s:\n{self.output}")
+
+    def dump_stacks(self) -> None:
+        """Have the process print the stack of each of its threads (faulthandler, which
+        `spawn` turns on, does on SIGABRT) into its output: where it hangs."""
+        with contextlib.suppress(ProcessLookupError):
+            self.popen.send_signal(signal.SIGABRT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.popen.wait(5)
 
     def stop(self) -> int:
         """Stop the process with SIGTERM and return its exit code."""
@@ -104,6 +138,7 @@ def spawn(tmp_path: Path) -> Iterator[object]:
         full_env = {k: v for k, v in os.environ.items() if not k.startswith(PREFIXES)}
         full_env.update(env or {})
         full_env["PYTHONUNBUFFERED"] = "1"
+        full_env["PYTHONFAULTHANDLER"] = "1"  # for Proc.dump_stacks
         proc = Proc(args, cwd=cwd, env=full_env, log=tmp_path / f"proc{len(procs)}.log")
         procs.append(proc)
         return proc
@@ -111,6 +146,33 @@ def spawn(tmp_path: Path) -> Iterator[object]:
     yield start
     for proc in procs:
         proc.kill()
+
+
+@dataclasses.dataclass
+class Invoked:
+    """What a command run in-process gave, named as subprocess.CompletedProcess names it."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def invoke(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Invoked]:
+    """Run the flaskd command in this process (click's CliRunner), for what serves nothing:
+    invoke(args, cwd=APPS, env={...}). A bug (an exception that is no user error) is raised."""
+    from flaskd.cli import cli
+
+    def call(
+        args: Sequence[str], *, cwd: Path = APPS, env: dict[str, str] | None = None
+    ) -> Invoked:
+        monkeypatch.chdir(cwd)
+        result = CliRunner().invoke(cli, list(args), env=env, prog_name="flaskd")
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return Invoked(result.exit_code, result.stdout, result.stderr)
+
+    return call
 
 
 def run(
@@ -125,34 +187,88 @@ def run(
 
 
 class InFlight:
-    """A GET running in a thread, for a request in flight when a signal arrives."""
+    """A GET running in a thread, for a request in flight when a signal arrives.
 
-    def __init__(self, url: str) -> None:
+    The app says when the request has reached it: its /slow handler (tests/apps/hooks.py)
+    creates the file named by the ``X-Started`` header, which this waits for. With
+    ``hold=True`` the handler then waits for `release` (the file named by ``X-Release``)
+    instead of 2 seconds, so that a test decides when the request may complete.
+    ``signalled=False`` is for an app that cannot reach the test's files (the systemd
+    container): it only waits half a second.
+    """
+
+    def __init__(self, url: str, *, hold: bool = False, signalled: bool = True) -> None:
         self._result: list[requests.Response | requests.RequestException] = []
-        self._thread = threading.Thread(target=self._get, args=(url,))
+        self._dir = Path(tempfile.mkdtemp(prefix="inflight-"))
+        self._started, self._release = self._dir / "started", self._dir / "release"
+        headers = {"X-Started": str(self._started)} if signalled else {}
+        if hold:
+            headers["X-Release"] = str(self._release)
+        self._thread = threading.Thread(target=self._get, args=(url, headers))
         self._thread.start()
-        time.sleep(0.5)  # the request has reached the app (its /slow handler sleeps 2 s)
+        if not signalled:
+            time.sleep(0.5)  # and hope the request reached the app
+            return
+        deadline = time.monotonic() + 20
+        while not self._started.exists():
+            if not self._thread.is_alive():
+                pytest.fail(f"{url} ended before the app said it started: {self._result}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"{url}: the app did not say it started within 20 s")
+            time.sleep(0.01)
 
-    def _get(self, url: str) -> None:
+    def _get(self, url: str, headers: dict[str, str]) -> None:
         try:
-            self._result.append(requests.get(url, timeout=30))
+            self._result.append(requests.get(url, headers=headers, timeout=60))
         except requests.RequestException as e:
             self._result.append(e)
+
+    def release(self) -> None:
+        """Let a held request complete."""
+        self._release.touch()
 
     def result(self) -> requests.Response | requests.RequestException:
         """The response (or the error, when the request was cut), once the request ended."""
         self._thread.join()
+        shutil.rmtree(self._dir, ignore_errors=True)
         return self._result[0]
 
 
+def wait_refused(port: int, host: str = "127.0.0.1", timeout: float = 20) -> None:
+    """Wait until a new connection to ``port`` is refused: the server closed its listener."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection((host, port), timeout=2).close()
+        except ConnectionRefusedError:
+            return
+        time.sleep(0.02)
+    pytest.fail(f"{host}:{port} still accepted connections after {timeout}s")
+
+
+def wait_for(condition: Callable[[], object], what: str, timeout: float = 20) -> None:
+    """Wait until ``condition()`` is true; fail naming ``what`` if it does not become so."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not so after {timeout}s")
+        time.sleep(0.02)
+
+
 def unix_get(path: Path, request: bytes = b"GET / HTTP/1.0\r\nHost: x\r\n\r\n") -> bytes:
-    """Send one HTTP/1.0 request over the unix socket at ``path`` (once it exists); the answer."""
+    """Send one HTTP/1.0 request over the unix socket at ``path`` (once it listens); the answer."""
     deadline = time.monotonic() + 20
-    while not path.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
     with socket.socket(socket.AF_UNIX) as s:
         s.settimeout(10)
-        s.connect(str(path))
+        while True:
+            try:
+                s.connect(str(path))
+                break
+            # Not there yet, or bound but not yet listening.
+            except (FileNotFoundError, ConnectionRefusedError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
         s.sendall(request)
         answer = b""
         while chunk := s.recv(4096):

@@ -1,4 +1,7 @@
-"""The flaskd command: finding the TARGET, `flaskd config`, and bad input at the command line."""
+"""The flaskd command: finding the TARGET, `flaskd config`, and bad input at the command line.
+
+Run in-process (click's CliRunner) where nothing is served; a few run `python -m flaskd` to
+prove what a process does: exit code 2 and one line on stderr."""
 
 from __future__ import annotations
 
@@ -32,9 +35,9 @@ def assert_user_error(result, *fragments: str) -> None:
         ("factory:make('hey')", None),
     ],
 )
-def test_target_forms(target: str, source: str | None) -> None:
+def test_target_forms(invoke, target: str, source: str | None) -> None:
     """TARGET may be a file, a module, module:name or module:factory(args), as in flask --app."""
-    result = run([*FLASKD, "config", target, "--json"])
+    result = invoke(["config", target, "--json"])
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     if target.startswith("opts"):
@@ -44,14 +47,14 @@ def test_target_forms(target: str, source: str | None) -> None:
         assert data["app"]["GREETING"] == {"value": "hello", "source": "app"}
 
 
-def test_config_shows_sources_and_masks_secrets(tmp_path: Path) -> None:
+def test_config_shows_sources_and_masks_secrets(invoke, tmp_path: Path) -> None:
     """flaskd config prints each value with where it came from, and never a secret."""
     token = tmp_path / "token"
     token.write_text("hunter2")
     conf = tmp_path / "opts.toml"
     conf.write_text("workers = 9\n[serve]\nthreads = 3\n")
     env = {"OPTS_API_TOKEN_FILE": str(token), "OPTS_MODE": "fast", "FLASKD_PORT": "6001"}
-    result = run([*FLASKD, "config", "opts.py", "--config", str(conf)], env=env)
+    result = invoke(["config", "opts.py", "--config", str(conf)], env=env)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "hunter2" not in out
@@ -64,9 +67,9 @@ def test_config_shows_sources_and_masks_secrets(tmp_path: Path) -> None:
     assert lines["LEVEL"].split()[1:] == ["'set-by-app'", "app"]
 
 
-def test_config_points_out_flask_setting_collision() -> None:
+def test_config_points_out_flask_setting_collision(invoke) -> None:
     """flaskd config says when an app option lands on one of Flask's settings."""
-    result = run([*FLASKD, "config", "debug_flag.py"])
+    result = invoke(["config", "debug_flag.py"])
     assert "option --debug sets Flask's own setting DEBUG" in result.stdout
 
 
@@ -133,24 +136,37 @@ def test_config_points_out_flask_setting_collision() -> None:
         (["run", "opts:KEYS"], {}, ["found a tuple, not a Flask app"]),
     ],
 )
-def test_bad_input_is_one_line_and_exit_2(args, env, fragments) -> None:
+def test_bad_input_is_one_line_and_exit_2(invoke, args, env, fragments) -> None:
     """Each user mistake gives one line naming what is wrong and where, and exit code 2."""
+    assert_user_error(invoke([*args], env=env), *fragments)
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "fragments"),
+    [
+        (["run", "opts.py"], {"OPTS_MODE": "turbo"}, ["env OPTS_MODE", "one of 'fast', 'safe'"]),
+        (["run", "broken_import.py"], {}, ["broken_import.py:3", "ModuleNotFoundError"]),
+    ],
+)
+def test_bad_input_ends_the_process_with_one_line_and_exit_2(args, env, fragments) -> None:
+    """As a process, `python -m flaskd` with a mistake exits 2 with one line on stderr (the
+    cases above run in-process)."""
     assert_user_error(run([*FLASKD, *args], env=env), *fragments)
 
 
-def test_bad_toml_at_the_command_line(tmp_path: Path) -> None:
+def test_bad_toml_at_the_command_line(invoke, tmp_path: Path) -> None:
     """Invalid TOML gives FILE:LINE:COLUMN: and what is wrong, exit 2."""
     conf = tmp_path / "bad.toml"
     conf.write_text("workers = 3\nmode = \n")
-    result = run([*FLASKD, "run", "opts.py", "--config", str(conf)])
+    result = invoke(["run", "opts.py", "--config", str(conf)])
     assert_user_error(result, f"{conf}:2:8: invalid TOML: Invalid value")
 
 
-def test_toml_wrong_type_at_the_command_line(tmp_path: Path) -> None:
+def test_toml_wrong_type_at_the_command_line(invoke, tmp_path: Path) -> None:
     """A TOML value of the wrong type names file:line and the accepted type."""
     conf = tmp_path / "bad.toml"
     conf.write_text("\nworkers = 'lots'\n")
-    result = run([*FLASKD, "run", "opts.py", "--config", str(conf)])
+    result = invoke(["run", "opts.py", "--config", str(conf)])
     assert_user_error(result, f"{conf}:2", "'lots'", "WORKERS", "an integer")
 
 
@@ -168,13 +184,13 @@ def test_port_in_use_names_the_address(command: str) -> None:
     assert_user_error(result, f"cannot listen on 127.0.0.1:{port}", "in use")
 
 
-def test_dev_refuses_public_host() -> None:
+def test_dev_refuses_public_host(invoke) -> None:
     """flaskd dev refuses a non-loopback host: the debugger must never be public."""
-    result = run([*FLASKD, "dev", "opts.py", "--host", "0.0.0.0", "--port", str(free_port())])
+    result = invoke(["dev", "opts.py", "--host", "0.0.0.0", "--port", str(free_port())])
     assert_user_error(result, "dev mode refuses host '0.0.0.0'")
 
 
-def test_import_time_parse_args_sees_no_flaskd_argv(tmp_path: Path) -> None:
+def test_import_time_parse_args_sees_no_flaskd_argv(invoke, tmp_path: Path) -> None:
     """An old script that parses its command line at import sees an empty one, not flaskd's."""
     script = tmp_path / "legacy.py"
     script.write_text(
@@ -182,7 +198,7 @@ def test_import_time_parse_args_sees_no_flaskd_argv(tmp_path: Path) -> None:
         "p = argparse.ArgumentParser()\np.add_argument('--db', default='x')\n"
         "args = p.parse_args()\n"
     )
-    result = run([*FLASKD, "config", str(script), "--port", "5555"])
+    result = invoke(["config", str(script), "--port", "5555"])
     assert result.returncode == 0, result.stderr
 
 
@@ -194,31 +210,31 @@ def test_python_m_flaskd() -> None:
     assert "config" in result.stdout
 
 
-def test_app_option_given_to_flaskd_run_says_where_it_goes() -> None:
+def test_app_option_given_to_flaskd_run_says_where_it_goes(invoke) -> None:
     """An app option on `flaskd run`'s command line is one line that says where app options go
     (env vars, --config, or the script itself), with close serving options suggested."""
-    result = run([*FLASKD, "run", "opts.py", "--greeting", "hi"])
+    result = invoke(["run", "opts.py", "--greeting", "hi"])
     assert_user_error(result, "no such option --greeting", "env vars", "--config FILE")
-    result = run([*FLASKD, "run", "opts.py", "--prot", "5000"])
+    result = invoke(["run", "opts.py", "--prot", "5000"])
     assert_user_error(result, "no such option --prot (did you mean", "--port")
 
 
-def test_help_shows_the_choices_of_a_setting() -> None:
+def test_help_shows_the_choices_of_a_setting(invoke) -> None:
     """flaskd run --help lists the values --server and --log-level accept."""
-    result = run([*FLASKD, "run", "--help"])
+    result = invoke(["run", "--help"])
     assert "--server [waitress|gunicorn|granian|dev]" in result.stdout
     assert "--log-level [debug|info|warning|error]" in result.stdout
 
 
-def test_dev_help_hides_what_the_dev_server_refuses() -> None:
+def test_dev_help_hides_what_the_dev_server_refuses(invoke) -> None:
     """flaskd dev --help leaves out --bind, --workers and --preload, which the dev server
     refuses; given anyway, they still get the dev server's reason, not "no such option"."""
-    result = run([*FLASKD, "dev", "--help"])
+    result = invoke(["dev", "--help"])
     assert "--threads" in result.stdout
     for flag in ("--bind", "--workers", "--preload"):
         assert flag not in result.stdout
-    assert "--workers" in run([*FLASKD, "run", "--help"]).stdout
-    result = run([*FLASKD, "dev", "opts.py", "--workers", "2"])
+    assert "--workers" in invoke(["run", "--help"]).stdout
+    result = invoke(["dev", "opts.py", "--workers", "2"])
     assert_user_error(result, "flag --workers: dev cannot honour workers")
 
 

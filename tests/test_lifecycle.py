@@ -127,18 +127,10 @@ def test_standalone_stops_gracefully_on_signal(spawn, tmp_path: Path, signum: in
     assert log.read_text().splitlines()[-2:] == ["shutdown second", "shutdown first"]
 
 
-@pytest.mark.parametrize(
-    "command",
-    [
-        [*FLASKD, "run", "bad_hook.py"],
-        [PY, "bad_hook.py"],
-    ],
-    ids=["flaskd run", "script"],
-)
-def test_failing_startup_hook_exits_3_before_serving(spawn, command) -> None:
-    """A start-up hook that raises exits with code 3, naming the hook and the error."""
-    port = free_port()
-    proc = spawn([*command, "--port", str(port)])
+def test_failing_startup_hook_exits_3_before_serving(spawn) -> None:
+    """A script whose start-up hook raises exits with code 3, naming the hook and the error
+    (under `flaskd run`: tests/test_serving.py, on every backend)."""
+    proc = spawn([PY, "bad_hook.py", "--port", str(free_port())])
     assert proc.wait() == 3
     assert "start-up hook bad_hook:connect failed: ConnectionError: database at" in proc.output
     assert "Traceback" not in proc.output

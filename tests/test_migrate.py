@@ -20,9 +20,7 @@ pytest.importorskip("libcst")
 
 import libcst as cst
 
-from flaskd._service import prefix_for
 from flaskd.migrate import RULES, first_request
-from flaskd.migrate._edit import Context
 from flaskd.migrate.command import migrate as migrate_command
 from flaskd.migrate.engine import migrate_source
 
@@ -56,7 +54,8 @@ DECLINED = {
 def migrate(case: str, text: str | None = None) -> str:
     name = f"{case}.py"
     source = text if text is not None else (CASES / case / "input.py").read_text()
-    result = migrate_source(source, filename=name, env_prefix=prefix_for(Path(name)))
+    # The prefix a Service derives from the file's name (tested below).
+    result = migrate_source(source, filename=name, env_prefix=f"{case.upper()}_")
     assert result.status in ("converted", "unchanged"), result.reasons
     return result.output
 
@@ -262,35 +261,35 @@ def test_code_after_app_run_still_runs_on_stop(
 
 
 @pytest.mark.parametrize("name", sorted(DECLINED))
-def test_declined_file_stays_byte_identical(name: str, tmp_path: Path) -> None:
+def test_declined_file_stays_byte_identical(invoke, name: str, tmp_path: Path) -> None:
     """A script flaskd cannot convert safely is left as it was, with the reason at file:line."""
     script = tmp_path / name
     shutil.copy(CASES / "declined" / name, script)
     before = script.read_bytes()
-    result = run([*FLASKD, "migrate", "--write", name], cwd=tmp_path)
+    result = invoke(["migrate", "--write", name], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert script.read_bytes() == before
     assert f"declined: {name}:{DECLINED[name]}" in result.stderr
     assert "0 converted, 0 unchanged, 1 declined, 0 failed" in result.stderr
 
 
-def test_check_exit_codes(tmp_path: Path) -> None:
+def test_check_exit_codes(invoke, tmp_path: Path) -> None:
     """--check exits 1 when a file would change and 0 once nothing would, writing nothing."""
     script = install("argparse_main", "input", tmp_path)
     before = script.read_text()
-    assert run([*FLASKD, "migrate", "--check", script.name], cwd=tmp_path).returncode == 1
+    assert invoke(["migrate", "--check", script.name], cwd=tmp_path).returncode == 1
     assert script.read_text() == before
-    assert run([*FLASKD, "migrate", "--write", script.name], cwd=tmp_path).returncode == 0
+    assert invoke(["migrate", "--write", script.name], cwd=tmp_path).returncode == 0
     assert script.read_text() == (CASES / "argparse_main" / "expected.py").read_text()
-    result = run([*FLASKD, "migrate", "--check", script.name], cwd=tmp_path)
+    result = invoke(["migrate", "--check", script.name], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
 
 
-def test_default_prints_a_diff_and_writes_nothing(tmp_path: Path) -> None:
+def test_default_prints_a_diff_and_writes_nothing(invoke, tmp_path: Path) -> None:
     """Without --write the command prints a unified diff and leaves the file alone."""
     script = install("before_first_request", "input", tmp_path)
     before = script.read_text()
-    result = run([*FLASKD, "migrate", str(tmp_path)], cwd=tmp_path)
+    result = invoke(["migrate", str(tmp_path)], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "\n-@app.before_first_request\n" in result.stdout
     assert "\n+@service.on_startup\n" in result.stdout
@@ -312,11 +311,11 @@ def test_stdin_to_stdout() -> None:
     assert result.stdout == (CASES / "before_first_request" / "expected.py").read_text()
 
 
-def test_invalid_python_is_reported_and_others_still_processed(tmp_path: Path) -> None:
+def test_invalid_python_is_reported_and_others_still_processed(invoke, tmp_path: Path) -> None:
     """A file that is not Python fails (exit 2) without stopping the others."""
     (tmp_path / "broken.py").write_text("from flask import Flask\ndef (:\n")
     script = install("before_first_request", "input", tmp_path)
-    result = run([*FLASKD, "migrate", "--write", str(tmp_path)], cwd=tmp_path)
+    result = invoke(["migrate", "--write", str(tmp_path)], cwd=tmp_path)
     assert result.returncode == 2
     assert f"failed: {tmp_path / 'broken.py'}:2: not valid Python" in result.stderr
     assert script.read_text() == (CASES / "before_first_request" / "expected.py").read_text()
@@ -339,8 +338,8 @@ def test_output_that_is_not_final_is_never_written(
     misbehave."""
     real = first_request.apply
 
-    def buggy(module: cst.Module, context: Context) -> cst.Module:
-        module = real(module, context)
+    def buggy(module: cst.Module, context: object) -> cst.Module:
+        module = real(module, context)  # type: ignore[arg-type]
         return module.with_changes(body=[*module.body, cst.parse_statement(added)])
 
     monkeypatch.setattr(first_request, "apply", buggy)
@@ -353,17 +352,17 @@ def test_output_that_is_not_final_is_never_written(
     assert "0 converted, 0 unchanged, 0 declined, 1 failed" in result.stderr
 
 
-def test_write_is_atomic_and_keeps_the_mode(tmp_path: Path) -> None:
+def test_write_is_atomic_and_keeps_the_mode(invoke, tmp_path: Path) -> None:
     """--write replaces the file in one step, keeps its mode and leaves no temporary file."""
     script = install("optparse_options", "input", tmp_path)
     script.chmod(0o750)
-    result = run([*FLASKD, "migrate", "--write", script.name], cwd=tmp_path)
+    result = invoke(["migrate", "--write", script.name], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert stat.S_IMODE(script.stat().st_mode) == 0o750
     assert sorted(p.name for p in tmp_path.iterdir()) == ["optparse_options.py"]
 
 
-def test_write_keeps_line_endings_and_encoding(tmp_path: Path) -> None:
+def test_write_keeps_line_endings_and_encoding(invoke, tmp_path: Path) -> None:
     """A CRLF file stays CRLF and a latin-1 file stays latin-1 (its coding cookie honoured)."""
     crlf = tmp_path / "crlf.py"
     text = (CASES / "before_first_request" / "input.py").read_text()
@@ -373,7 +372,7 @@ def test_write_keeps_line_endings_and_encoding(tmp_path: Path) -> None:
         b'# -*- coding: latin-1 -*-\nfrom flask import Flask\n\napp = Flask("caf\xe9")\n'
         b'\nif __name__ == "__main__":\n    app.run()\n'
     )
-    result = run([*FLASKD, "migrate", "--write", "crlf.py", "latin.py"], cwd=tmp_path)
+    result = invoke(["migrate", "--write", "crlf.py", "latin.py"], cwd=tmp_path)
     assert "2 converted" in result.stderr, result.stderr
     data = crlf.read_bytes()
     assert b"@service.on_startup\r\n" in data
@@ -382,22 +381,20 @@ def test_write_keeps_line_endings_and_encoding(tmp_path: Path) -> None:
     assert "service.main()" in latin.read_text(encoding="latin-1")
 
 
-def test_directories_skip_virtualenvs_and_non_flask_files(tmp_path: Path) -> None:
+def test_directories_skip_virtualenvs_and_non_flask_files(invoke, tmp_path: Path) -> None:
     """Walking skips .venv, venv, site-packages and dot-dirs; non-Flask files are unchanged."""
     for skipped in (".venv", "venv", "lib/site-packages", ".git"):
         install("before_first_request", "input", tmp_path / skipped)
     install("noop_plain", "input", tmp_path / "src")
-    result = run([*FLASKD, "migrate", "--check", str(tmp_path)], cwd=tmp_path)
+    result = invoke(["migrate", "--check", str(tmp_path)], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "0 converted, 1 unchanged, 0 declined, 0 failed" in result.stderr
 
 
-def test_only_and_skip(tmp_path: Path) -> None:
+def test_only_and_skip(invoke, tmp_path: Path) -> None:
     """--only runs the rules named; skipping part of the main-path conversion declines it."""
     script = install("before_first_request", "input", tmp_path)
-    result = run(
-        [*FLASKD, "migrate", "--write", "--only", "first-request", script.name], cwd=tmp_path
-    )
+    result = invoke(["migrate", "--write", "--only", "first-request", script.name], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     text = script.read_text()
     assert "@service.on_startup" in text
@@ -405,27 +402,27 @@ def test_only_and_skip(tmp_path: Path) -> None:
 
     script = install("argparse_main", "input", tmp_path)
     before = script.read_bytes()
-    result = run([*FLASKD, "migrate", "--write", "--skip", "options", script.name], cwd=tmp_path)
+    result = invoke(["migrate", "--write", "--skip", "options", script.name], cwd=tmp_path)
     assert script.read_bytes() == before
     assert (
         "argparse_main.py:15: converting the main path also needs rule(s) options" in result.stderr
     )
 
 
-def test_rules_run_in_steps_give_the_same_result(tmp_path: Path) -> None:
+def test_rules_run_in_steps_give_the_same_result(invoke, tmp_path: Path) -> None:
     """--only first-request, then the other rules, gives what one full run gives."""
     script = install("seed", "input", tmp_path)
-    first = run([*FLASKD, "migrate", "--write", "--only", "first-request", "seed.py"], cwd=tmp_path)
+    first = invoke(["migrate", "--write", "--only", "first-request", "seed.py"], cwd=tmp_path)
     assert "1 converted" in first.stderr, first.stderr
-    rest = run([*FLASKD, "migrate", "--write", "seed.py"], cwd=tmp_path)
+    rest = invoke(["migrate", "--write", "seed.py"], cwd=tmp_path)
     assert "1 converted" in rest.stderr, rest.stderr
     assert script.read_text() == (CASES / "seed" / "expected.py").read_text()
 
 
-def test_entrypoint(tmp_path: Path, spawn) -> None:
+def test_entrypoint(invoke, tmp_path: Path, spawn) -> None:
     """--entrypoint writes a wsgi.py next to the script, served by module path; never overwrites."""
     install("before_first_request", "input", tmp_path)
-    result = run([*FLASKD, "migrate", "--write", "--entrypoint", "."], cwd=tmp_path)
+    result = invoke(["migrate", "--write", "--entrypoint", "."], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     wsgi = tmp_path / "wsgi.py"
     assert "from before_first_request import service as application" in wsgi.read_text()
@@ -436,7 +433,7 @@ def test_entrypoint(tmp_path: Path, spawn) -> None:
     assert proc.wait_http(f"http://127.0.0.1:{port}/").json() == {"answer": 42}
 
     wsgi.write_text("application = None\n")
-    result = run([*FLASKD, "migrate", "--write", "--entrypoint", "."], cwd=tmp_path)
+    result = invoke(["migrate", "--write", "--entrypoint", "."], cwd=tmp_path)
     assert wsgi.read_text() == "application = None\n"
     assert "wsgi.py: exists and differs; not overwritten" in result.stderr
 
@@ -471,28 +468,28 @@ def test_declared_prefix_is_the_one_the_service_derives(tmp_path: Path) -> None:
     assert run([*FLASKD, "migrate", "--write", str(script)]).returncode == 0
     check = (
         "import importlib.util, sys\n"
-        "from flaskd._service import _derive_prefix\n"
+        "from flaskd import Service\n"
         f"spec = importlib.util.spec_from_file_location('my_app', {str(script)!r})\n"
         "module = importlib.util.module_from_spec(spec)\n"
         "sys.modules['my_app'] = module\n"
         "spec.loader.exec_module(module)\n"
-        "print(module.service.env_prefix, _derive_prefix(module.app))\n"
+        "print(module.service.env_prefix, Service(module.app).env_prefix)\n"
     )
     result = run([PY, "-c", check], cwd=tmp_path)
     assert result.stdout.split() == ["MY_APP_", "MY_APP_"], result.stderr
 
 
-def test_a_prefix_the_service_would_refuse_is_declined(tmp_path: Path) -> None:
+def test_a_prefix_the_service_would_refuse_is_declined(invoke, tmp_path: Path) -> None:
     """flaskd_app.py would get FLASKD_APP_, which clashes with flaskd's own FLASKD_ variables:
     the file is declined, untouched; an explicit --env-prefix FLASKD_X_ is a usage error."""
     script = tmp_path / "flaskd_app.py"
     shutil.copy(CASES / "argparse_main" / "input.py", script)
     before = script.read_bytes()
-    result = run([*FLASKD, "migrate", "--write", str(script)])
+    result = invoke(["migrate", "--write", str(script)])
     assert "clashes with flaskd's FLASKD_" in result.stderr
     assert "1 declined" in result.stderr
     assert script.read_bytes() == before
-    result = run([*FLASKD, "migrate", "--env-prefix", "FLASKD_X_", str(script)])
+    result = invoke(["migrate", "--env-prefix", "FLASKD_X_", str(script)])
     assert result.returncode == 2
     assert "--env-prefix: env prefix 'FLASKD_X_' clashes" in result.stderr
 
@@ -584,7 +581,7 @@ def test_click_import_kept_while_the_script_still_uses_click() -> None:
     assert "echo = getattr(click, 'echo')" in output
 
 
-def test_never_breaks_installed_packages() -> None:
+def test_never_breaks_installed_packages(invoke) -> None:
     """Over every .py file of site-packages it never crashes nor proposes invalid code."""
     site = Path(sysconfig.get_paths()["purelib"])
     files = sorted(site.rglob("*.py"))
@@ -599,7 +596,7 @@ def test_never_breaks_installed_packages() -> None:
         if result.status == "converted":
             compile(result.output, str(file), "exec")
     # The command itself (walk, workers, summary) over one package of them.
-    result = run([*FLASKD, "migrate", "--diff", str(site / "flask")])
+    result = invoke(["migrate", "--diff", str(site / "flask")])
     assert result.returncode in (0, 2), result.stderr[-2000:]
     assert "Traceback" not in result.stderr
 

@@ -16,17 +16,22 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import FLASKD, InFlight, free_port, run, unix_get
+from conftest import FLASKD, InFlight, free_port, run, unix_get, wait_refused
 from flaskd._sockets import addresses, open_sockets
 
 BACKENDS = ["waitress", "gunicorn", "granian"]
+PREFORK = ["gunicorn", "granian"]
+
+
+def skip_unless_installed(backend: str) -> None:
+    if importlib.util.find_spec(backend) is None:
+        pytest.skip(f"{backend} is not installed")
 
 
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     """Each backend whose extra is installed (CI installs them all)."""
-    if importlib.util.find_spec(request.param) is None:
-        pytest.skip(f"{request.param} is not installed")
+    skip_unless_installed(request.param)
     return str(request.param)
 
 
@@ -48,36 +53,48 @@ def hooks_env(tmp_path: Path) -> dict[str, str]:
     return {"HOOKS_LOG": str(tmp_path / "hooks.log")}
 
 
-def test_in_flight_request_completes_on_sigterm(spawn, backend: str, tmp_path: Path) -> None:
-    """A 2-second request in flight when SIGTERM arrives completes with 200; exit code 0."""
+#: (backend, --workers): the pre-fork backends with one worker and with two.
+SERVED = [("waitress", 1), ("gunicorn", 1), ("gunicorn", 2), ("granian", 1), ("granian", 2)]
+
+
+@pytest.fixture(params=SERVED, ids=[f"{b}-{w}" for b, w in SERVED])
+def served(request: pytest.FixtureRequest) -> tuple[str, int]:
+    """(backend, workers) for each backend whose extra is installed, pre-fork ones twice."""
+    backend, workers = request.param
+    skip_unless_installed(backend)
+    return backend, workers
+
+
+@pytest.fixture(params=PREFORK)
+def prefork(request: pytest.FixtureRequest) -> str:
+    """Each backend with worker processes whose extra is installed."""
+    skip_unless_installed(request.param)
+    return str(request.param)
+
+
+def test_graceful_stop_refuses_new_connections_and_completes_the_request_in_flight(
+    spawn, served: tuple[str, int], tmp_path: Path
+) -> None:
+    """On SIGTERM the port is closed (a new connection is refused, not left in a listen
+    queue) while the request in flight still completes with 200; the shutdown hooks run once
+    in each process that ran the start-up hooks; exit code 0."""
+    backend, workers = served
     port = free_port()
-    proc = serve(spawn, backend, "--port", str(port), env=hooks_env(tmp_path))
+    proc = serve(
+        spawn, backend, "--port", str(port), "--workers", str(workers), env=hooks_env(tmp_path)
+    )
     proc.wait_http(f"http://127.0.0.1:{port}/")
-    request = InFlight(f"http://127.0.0.1:{port}/slow")
+    request = InFlight(f"http://127.0.0.1:{port}/slow", hold=True)
     proc.signal(signal.SIGTERM)
+    wait_refused(port)
+    request.release()
     response = request.result()
-    assert proc.wait() == 0
     assert isinstance(response, requests.Response), response
     assert (response.status_code, response.text) == (200, "slow ok")
-    assert "shutdown first" in (tmp_path / "hooks.log").read_text()
-
-
-def test_new_connections_refused_during_graceful_stop(spawn, backend: str, tmp_path: Path) -> None:
-    """Once SIGTERM arrives the port is closed (a new connection is refused, not left in a
-    listen queue), while the request in flight still completes."""
-    port = free_port()
-    workers = [] if backend == "waitress" else ["--workers", "2"]
-    proc = serve(spawn, backend, "--port", str(port), *workers, env=hooks_env(tmp_path))
-    proc.wait_http(f"http://127.0.0.1:{port}/")
-    request = InFlight(f"http://127.0.0.1:{port}/slow")
-    proc.signal(signal.SIGTERM)
-    time.sleep(0.5)
-    with pytest.raises(ConnectionRefusedError):
-        socket.create_connection(("127.0.0.1", port), timeout=2).close()
-    response = request.result()
-    assert isinstance(response, requests.Response), response
-    assert response.status_code == 200
     assert proc.wait() == 0
+    lines = (tmp_path / "hooks.log").read_text().splitlines()
+    assert lines.count("startup first") == workers
+    assert lines.count("shutdown first") == workers, proc.output
 
 
 @pytest.mark.parametrize(
@@ -93,32 +110,114 @@ def test_quick_stop_cuts_requests(
     port = free_port()
     proc = serve(spawn, backend, "--port", str(port), env=hooks_env(tmp_path))
     proc.wait_http(f"http://127.0.0.1:{port}/")
-    request = InFlight(f"http://127.0.0.1:{port}/slow")
-    for signum in signals:
+    request = InFlight(f"http://127.0.0.1:{port}/slow", hold=True)  # never released
+    for signum in signals[:-1]:
         proc.signal(signum)
-        time.sleep(0.3)
-    assert proc.wait() == 0
+        wait_refused(port)  # the first SIGTERM was taken before the second is sent
+    proc.signal(signals[-1])
+    assert proc.wait() == 0, proc.output
     assert isinstance(request.result(), requests.RequestException), "the request was not cut"
     assert "shutdown first" in (tmp_path / "hooks.log").read_text()
 
 
-def test_ready_only_once_port_answers_then_stopping(spawn, backend: str, tmp_path: Path) -> None:
-    """sd_notify: READY=1 arrives only when the port already answers, STOPPING=1 on SIGTERM."""
+def test_ready_once_hooks_ran_and_port_answers_then_stopping(
+    spawn, served: tuple[str, int], tmp_path: Path
+) -> None:
+    """sd_notify: READY=1, with MAINPID, comes once from the main process, only when every
+    worker ran its (slow) start-up hooks and the port answers; STOPPING=1 on SIGTERM; nothing
+    else (gunicorn's own early READY=1 never comes)."""
+    backend, workers = served
     notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     notify.bind(str(tmp_path / "notify.sock"))
     notify.settimeout(30)
     port = free_port()
-    env = {**hooks_env(tmp_path), "NOTIFY_SOCKET": str(tmp_path / "notify.sock")}
-    proc = serve(spawn, backend, "--port", str(port), env=env)
-    message = notify.recv(4096).decode()
-    assert "READY=1" in message.splitlines()
-    assert f"127.0.0.1:{port}" in message
+    env = {
+        **hooks_env(tmp_path),
+        "HOOKS_STARTUP_DELAY": "0.5",
+        "NOTIFY_SOCKET": str(tmp_path / "notify.sock"),
+    }
+    proc = serve(spawn, backend, "--port", str(port), "--workers", str(workers), env=env)
+    message = notify.recv(4096).decode().splitlines()
+    assert "READY=1" in message
+    assert f"MAINPID={proc.popen.pid}" in message
+    assert any(f"127.0.0.1:{port}" in line for line in message), message
+    log = (tmp_path / "hooks.log").read_text()
+    assert log.startswith("startup first\n")
+    assert log.splitlines().count("startup second") == workers  # every worker's hooks ran
     assert requests.get(f"http://127.0.0.1:{port}/", timeout=5).text == "ok"
-    assert (tmp_path / "hooks.log").read_text().startswith("startup first\nstartup second\n")
     proc.signal(signal.SIGTERM)
     assert "STOPPING=1" in notify.recv(4096).decode().splitlines()
     assert proc.wait() == 0
+    notify.setblocking(False)  # what the process sent is queued by now
+    with pytest.raises(BlockingIOError):
+        notify.recv(4096)
     notify.close()
+
+
+#: How a failing start-up hook is run: in the one process, in each worker, preloaded.
+HOOK_RUNS = [
+    ("waitress", []),
+    *[(b, how) for b in PREFORK for how in ([], ["--workers", "2"], ["--preload"])],
+]
+
+
+@pytest.mark.parametrize(
+    ("backend_name", "how"), HOOK_RUNS, ids=[" ".join([b, *h]) for b, h in HOOK_RUNS]
+)
+def test_failing_startup_hook_exits_3(spawn, backend_name: str, how: list[str]) -> None:
+    """A start-up hook that raises, in the one process, in each worker or preloaded in the
+    main process, makes the server exit 3 with the one-line error, said once."""
+    skip_unless_installed(backend_name)
+    proc = serve(spawn, backend_name, "--port", str(free_port()), *how, app="bad_hook.py")
+    assert proc.wait() == 3
+    message = "start-up hook bad_hook:connect failed: ConnectionError: database at"
+    assert proc.output.count(message) == 1, proc.output
+    assert "Traceback" not in proc.output
+    if backend_name == "gunicorn" and how == ["--preload"]:
+        assert "Booting worker" not in proc.output  # it failed before any worker was forked
+
+
+def test_hooks_run_in_each_worker_not_the_main_process(spawn, prefork: str, tmp_path: Path) -> None:
+    """With 2 workers the start-up and shutdown hooks run once in each worker, never in the
+    main process, and only the workers serve."""
+    log = tmp_path / "pids"
+    port = free_port()
+    proc = serve(
+        spawn, prefork, "--port", str(port), "--workers", "2",
+        env={"GRANIAN_ENV_LOG": str(log)}, app="granian_env.py",
+    )  # fmt: skip
+    workers = serving_workers(proc, port)
+    served_by = {served_by_pid(port) for _ in range(20)}
+    assert sorted(log.read_text().splitlines()) == sorted(f"startup {pid}" for pid in workers)
+    assert served_by <= set(workers)
+    assert proc.stop() == 0
+    assert sorted(log.read_text().splitlines()) == sorted(
+        [f"startup {pid}" for pid in workers] + [f"shutdown {pid}" for pid in workers]
+    )
+
+
+def test_preload_runs_hooks_once_in_the_main_process(spawn, prefork: str, tmp_path: Path) -> None:
+    """--preload runs the start-up hooks once, in the main process, before the 2 workers
+    fork; they serve, and the shutdown hooks run once, there too."""
+    log = tmp_path / "pids"
+    port = free_port()
+    proc = serve(
+        spawn, prefork, "--port", str(port), "--workers", "2", "--preload",
+        env={"GRANIAN_ENV_LOG": str(log)}, app="granian_env.py",
+    )  # fmt: skip
+    main = proc.popen.pid
+    proc.wait_http(f"http://127.0.0.1:{port}/pid")
+    served_by = {served_by_pid(port) for _ in range(20)}
+    assert log.read_text().splitlines() == [f"startup {main}"]
+    assert main not in served_by
+    assert proc.stop() == 0
+    assert log.read_text().splitlines() == [f"startup {main}", f"shutdown {main}"]
+
+
+def served_by_pid(port: int) -> int:
+    """The PID of the process that answered a request on a new connection."""
+    url = f"http://127.0.0.1:{port}/pid"
+    return int(requests.get(url, headers={"Connection": "close"}, timeout=5).json())
 
 
 def test_abstract_notify_socket(spawn, tmp_path: Path) -> None:
@@ -155,7 +254,12 @@ def test_socket_activation(spawn, backend: str, tmp_path: Path) -> None:
 
 def test_ipv6_and_unix_binds(spawn, backend: str, tmp_path: Path) -> None:
     """--bind [::1]:PORT and --bind unix:PATH both serve; the socket file goes away at exit."""
-    port = free_port()
+    with socket.socket(socket.AF_INET6) as s:
+        try:
+            s.bind(("::1", 0))
+        except OSError:
+            pytest.skip("no IPv6 loopback here")
+        port = s.getsockname()[1]
     path = tmp_path / "app.sock"
     for bind in (f"[::1]:{port}", f"unix:{path}"):
         proc = serve(spawn, backend, "--bind", bind, env=hooks_env(tmp_path))
@@ -202,14 +306,17 @@ def test_access_log_one_line_per_request(spawn, backend: str, tmp_path: Path) ->
     assert lines[1].split("flaskd.access: INFO: ")[1].startswith("127.0.0.1 - - [")
 
 
-def test_one_log_format_on_every_backend(spawn, backend: str, tmp_path: Path) -> None:
-    """flaskd's lines and the server's own (gunicorn's, granian's) share one format,
+def test_serves_the_app_in_one_log_format(spawn, backend: str) -> None:
+    """Each backend serves the configured app (start-up hooks run once) and exits 0 on SIGTERM;
+    flaskd's lines and the server's own (gunicorn's, granian's) share one format,
     ``TIME logger: LEVEL: message``, from start to stop."""
     port = free_port()
     # --workers 1 is what waitress does anyway: given explicitly, it is no error.
-    proc = serve(spawn, backend, "--port", str(port), "--workers", "1", app="proxy_app.py")
-    proc.wait_http(f"http://127.0.0.1:{port}/")
+    proc = serve(spawn, backend, "--port", str(port), "--workers", "1", app="opts.py")
+    assert proc.wait_http(f"http://127.0.0.1:{port}/config").json()["LEVEL"] == "set-by-app"
+    assert requests.get(f"http://127.0.0.1:{port}/runs", timeout=5).json() == 1
     assert proc.stop() == 0
+    assert f"serving on http://127.0.0.1:{port} with {backend}" in proc.output
     lines = untimed(proc.output)
     assert any(line.startswith("flaskd: INFO: serving on") for line in lines)
     if backend != "waitress":  # waitress logs nothing of its own here
@@ -315,10 +422,10 @@ def test_body_limit(spawn, backend: str) -> None:
         (["--server", "dev", "--bind", "127.0.0.1:8000"], "dev cannot honour bind"),
     ],
 )
-def test_bad_serving_input(args: list[str], fragment: str) -> None:
+def test_bad_serving_input(invoke, args: list[str], fragment: str) -> None:
     """Malformed binds, missing socket directories and options a backend cannot honour:
     one line, exit 2."""
-    result = run([*FLASKD, "run", "hooks.py", *args], env={"HOOKS_LOG": "/dev/null"})
+    result = invoke(["run", "hooks.py", *args], env={"HOOKS_LOG": "/dev/null"})
     assert result.returncode == 2, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert fragment in result.stderr
@@ -352,12 +459,9 @@ def test_tcp_listeners_send_without_delay() -> None:
             assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
 
 
-@pytest.mark.parametrize("prefork", ["gunicorn", "granian"])
 def test_workers_stop_when_the_main_process_is_killed(spawn, prefork: str, tmp_path: Path) -> None:
     """kill -9 of the main process: its workers notice, run their shutdown hooks and exit,
     instead of serving on as orphans."""
-    if importlib.util.find_spec(prefork) is None:
-        pytest.skip(f"{prefork} is not installed")
     log = tmp_path / "pids"
     port = free_port()
     proc = serve(
@@ -376,14 +480,11 @@ def test_workers_stop_when_the_main_process_is_killed(spawn, prefork: str, tmp_p
     )
 
 
-@pytest.mark.parametrize("prefork", ["gunicorn", "granian"])
 def test_ctrl_c_stops_every_worker_gracefully(spawn, prefork: str, tmp_path: Path) -> None:
     """Ctrl-C sends SIGINT to the whole process group: the main process and each worker at
     once. Every worker still stops gracefully and runs its shutdown hooks. (granian workers
     hit by SIGINT and their main's SIGTERM together used to hang until killed at the
     graceful timeout, about one stop in three: so a few rounds.)"""
-    if importlib.util.find_spec(prefork) is None:
-        pytest.skip(f"{prefork} is not installed")
     for round in range(6):
         log = tmp_path / f"pids{round}"
         port = free_port()
@@ -413,12 +514,9 @@ def serving_workers(proc, port: int) -> list[int]:
     return workers
 
 
-@pytest.mark.parametrize("prefork", ["gunicorn", "granian"])
 def test_start_up_warnings_are_said_once_not_per_worker(spawn, prefork: str) -> None:
     """A warning about the configuration (a typo in an env var, DEBUG outside dev mode) is
     logged once by the main process, not again by each worker."""
-    if importlib.util.find_spec(prefork) is None:
-        pytest.skip(f"{prefork} is not installed")
     port = free_port()
     env = {"TESTAPP_DEBUGG": "x", "TESTAPP_DEBUG": "1"}
     args = [*FLASKD, "run", "debug_flag.py", "--server", prefork, "--workers", "2"]

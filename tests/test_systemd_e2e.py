@@ -216,7 +216,7 @@ def test_state_survives_a_restart(machine: Machine, notes: str) -> None:
 
 def test_stop_finishes_the_request_in_flight(machine: Machine, notes: str) -> None:
     """`systemctl stop` during a slow request lets it complete, and the unit ends with success."""
-    slow = InFlight(f"{notes}/slow")
+    slow = InFlight(f"{notes}/slow", signalled=False)
     machine.run("systemctl", "stop", "notes")
     response = slow.result()
     assert isinstance(response, requests.Response)

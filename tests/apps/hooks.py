@@ -4,13 +4,14 @@ import argparse
 import time
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, request
 
 from flaskd import Service
 
 app = Flask(__name__)
 parser = argparse.ArgumentParser()
 parser.add_argument("--log", required=True, help="file the hooks append to")
+parser.add_argument("--startup-delay", type=float, default=0.0, help="seconds the hooks take")
 service = Service(app, parser, env_prefix="HOOKS_")
 
 
@@ -26,6 +27,7 @@ def first(app):
 
 @service.on_startup
 def second(app):
+    time.sleep(app.config["STARTUP_DELAY"])
     note(app, "startup second")
 
 
@@ -52,7 +54,17 @@ def index():
 
 @app.get("/slow")
 def slow():
-    time.sleep(2)
+    """Create the file named by X-Started (the request has reached the app), then wait 2 s,
+    or until the file named by X-Release exists (see tests/conftest.py: InFlight)."""
+    if "X-Started" in request.headers:
+        Path(request.headers["X-Started"]).touch()
+    release = request.headers.get("X-Release")
+    if release is None:
+        time.sleep(2)
+    else:
+        deadline = time.monotonic() + 60
+        while not Path(release).exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
     return "slow ok"
 
 
