@@ -26,6 +26,9 @@ Signals to the master:
   flight.
 * SIGHUP, SIGTTIN, SIGTTOU, SIGUSR1 keep gunicorn's meaning (new workers run
   the start-up hooks). SIGUSR2 (re-exec) is refused: flaskd owns the sockets.
+
+The workers are gthread workers that give a thread a connection only once its
+request's head is complete, with flaskd's time limits (`_gthread.Worker`).
 """
 
 from __future__ import annotations
@@ -46,7 +49,9 @@ from gunicorn.arbiter import Arbiter
 from gunicorn.errors import HaltServer
 from gunicorn.glogging import Logger
 
-from .._errors import StartupError
+from .._errors import ConfigError, StartupError
+from . import _gthread
+from ._head import Limits
 from .base import Server, describe_all
 
 log = logging.getLogger("flaskd")
@@ -55,6 +60,8 @@ log = logging.getLogger("flaskd")
 WORKER_BOOT_ERROR = 3
 #: A failure message longer than this is cut, so that one pipe write stays atomic.
 _MAX_MESSAGE = 3000
+#: The largest values gunicorn's parser honours (it uses these for anything larger).
+_GUNICORN_MAX = {"max_request_line": 8190, "max_header_fields": 32768}
 
 
 class _Log(Logger):  # type: ignore[misc]
@@ -79,6 +86,17 @@ class GunicornServer(Server):
     unsupported: ClassVar[dict[str, str]] = {
         "http2": "it speaks HTTP/1.1 only; use --server granian"
     }
+
+    @classmethod
+    def check_supported(cls, resolved: Any) -> None:
+        super().check_supported(resolved)
+        for name, most in _GUNICORN_MAX.items():
+            value = resolved.serve[name]
+            if value.value > most:
+                raise ConfigError(
+                    f"{value.source}: gunicorn cannot honour {name} above {most}"
+                    f" (got {value.value})"
+                )
 
     def run(self) -> None:
         self.warn_before_forking()
@@ -133,10 +151,13 @@ class GunicornServer(Server):
             "bind": [f"fd://{fd}" for fd in fds],
             "reuse_port": False,
             "workers": o["workers"],
-            "worker_class": "gthread",
+            "worker_class": type("gthread", (_gthread.Worker,), {"limits": Limits.from_options(o)}),
             "threads": o["threads"],
             "worker_connections": o["max_connections"],
             "keepalive": math.ceil(o["idle_timeout"]),
+            "limit_request_line": o["max_request_line"],
+            "limit_request_fields": o["max_header_fields"],
+            "limit_request_field_size": o["max_header_size"] + 2,  # gunicorn counts the CRLF
             "graceful_timeout": math.ceil(o["graceful_timeout"]),
             "preload_app": bool(o["preload"]),
             # flaskd's middleware does proxy headers: gunicorn leaves scheme and headers alone
