@@ -224,6 +224,17 @@ def test_stalled_body_frees_its_thread_and_is_dropped(serve, backend: str) -> No
         assert closed_by_server(stalled)
 
 
+@pytest.mark.parametrize("backend", backends(GRANIAN_SLOW))
+def test_silent_connections_at_the_limit_make_room(serve, backend, partial_heads) -> None:
+    """When silent connections fill every connection slot, the one idle the longest is closed
+    to let a new client in, instead of everyone waiting for the idle timeout."""
+    address = serve(backend, "--max-connections", "10", "--idle-timeout", "120")
+    for _ in range(30):
+        partial_heads.append(connect(address))  # they send nothing
+    assert requests.get(f"http://{address}/", timeout=20).text == "ok"
+    assert closed_by_server(partial_heads[0])
+
+
 @pytest.mark.parametrize("backend", backends())
 def test_pipelined_and_kept_alive_requests_are_served(serve, backend: str) -> None:
     """Two requests in one packet, then a third on the same kept-alive connection, each get

@@ -8,7 +8,8 @@ it against the limits as it comes (`HeadScanner`) and hands the connection to
 a thread only once the head is complete. A connection whose head is not
 complete ``Limits.header`` seconds after its first byte, or that sends nothing
 for the idle timeout, is closed by the loop; a refused head is answered (414,
-431) and closed there too.
+431) and closed there too. At the connection limit, the loop makes room by
+closing connections that wait for a request (`Worker._make_room`).
 
 In the thread, the socket has a timeout of ``Limits.body`` seconds: a request
 body that stalls that long ends as if the client had gone (`_Unreader`), and a
@@ -104,6 +105,10 @@ class Worker(ThreadWorker):  # type: ignore[misc]
             return
         self.nr_conns += 1
         self.enqueue_req(_Conn(self, sock, addr, listener.getsockname()))
+        if self.nr_conns >= self.worker_connections:
+            # Now, not after the loop's next turn: gthread stops listening at the limit, and
+            # that turn would wait a second on connections that send nothing.
+            self._make_room(max(1, self.worker_connections // 16))
 
     def enqueue_req(self, conn: _Conn) -> None:
         """Hand ``conn`` to a thread if its head is complete, else read the head first (gthread
@@ -217,6 +222,8 @@ class Worker(ThreadWorker):  # type: ignore[misc]
             for conn in self._reading:
                 if conn.started is None and conn.deadline > now + STOP_KEEPALIVE_LINGER:
                     self._set_deadline(conn, now + STOP_KEEPALIVE_LINGER)
+        if self.alive and self.nr_conns >= self.worker_connections:
+            self._make_room(max(1, self.worker_connections // 16))
         while self._timers and self._timers[0][0] <= now:
             deadline, _, item = heapq.heappop(self._timers)
             if isinstance(item, _Conn):
@@ -225,6 +232,23 @@ class Worker(ThreadWorker):  # type: ignore[misc]
                     self._close(item)
             else:
                 self._end_linger(item)
+
+    def _make_room(self, count: int) -> None:
+        """At the connection limit, close ``count`` connections that are waiting for a request:
+        those that never sent a byte first, then the kept-alive ones idle the longest, as nginx
+        does when it runs out of connections (else they keep new clients out until their
+        timeout)."""
+        silent = sorted((c for c in self._reading if c.started is None), key=lambda c: c.deadline)
+        for conn in silent[:count]:
+            self._forget(conn)
+            self._close(conn)
+        for _ in range(count - len(silent[:count])):
+            if not self.keepalived_conns:
+                break
+            conn = self.keepalived_conns.popleft()
+            with contextlib.suppress(KeyError, ValueError, OSError):
+                self.poller.unregister(conn.sock)
+            self._close(conn)
 
 
 def _ip(client: Any) -> str:

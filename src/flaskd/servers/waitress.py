@@ -22,6 +22,7 @@ slow client only costs a connection slot, until these timers close it.
 from __future__ import annotations
 
 import contextlib
+import heapq
 import logging
 import os
 import signal
@@ -33,10 +34,12 @@ from typing import Any, ClassVar
 from waitress import wasyncore
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser, ParsingError
-from waitress.server import BaseWSGIServer, create_server
+from waitress.server import BaseWSGIServer as Listener
+from waitress.server import create_server
 from waitress.utilities import BadRequest, RequestHeaderFieldsTooLarge
 
 from .._middleware import WSGIApp
+from .._sockets import BACKLOG
 from ._head import HeadScanner, HeadTooLarge, Limits
 from .base import Server, describe_all
 
@@ -136,6 +139,38 @@ def _expire(channels: Iterable[Any], limits: Limits) -> None:
             c.will_close = True  # the loop closes it at once
 
 
+def _accept_bursts(server: Any) -> None:
+    """Make ``server`` accept up to 64 connections per turn of the loop, not one: each turn
+    looks at every open connection, so a burst of connections (or the clients queued behind a
+    flood) would wait seconds in the listen queue."""
+    accept_one = server.handle_accept
+
+    def handle_accept() -> None:
+        for _ in range(64):
+            before = len(server._map)
+            accept_one()
+            if len(server._map) == before or len(server._map) >= server.adj.connection_limit:
+                return
+
+    server.handle_accept = handle_accept
+
+
+def _make_room(channels: Iterable[Any], limit: int) -> None:
+    """At the connection limit, close the sixteenth of the connections idle the longest (no
+    request, nothing half-read or unsent), as nginx does when it runs out of connections:
+    silent or kept-alive connections would otherwise keep new clients out until they time out."""
+    open_ = [c for c in channels if isinstance(c, _Channel)]
+    if any(c.will_close for c in open_):
+        return  # room is being made already
+    idle = [
+        c
+        for c in open_
+        if not (c.requests or c.request or c.total_outbufs_len or c.close_when_flushed)
+    ]
+    for c in heapq.nsmallest(max(1, limit // 16), idle, key=lambda c: c.last_activity):
+        c.will_close = True
+
+
 class _Wakeup(wasyncore.file_dispatcher):  # type: ignore[misc]
     """The read end of a pipe a signal handler writes to, to wake the event loop."""
 
@@ -190,6 +225,7 @@ class WaitressServer(Server):
                 sockets=group,
                 threads=opts["threads"],
                 connection_limit=opts["max_connections"] + 2 * len(group),
+                backlog=BACKLOG,  # waitress listens again with its own (1024)
                 channel_timeout=_NEVER,  # flaskd's timers close connections (_expire)
                 max_request_header_size=head + 1024,  # _Parser checks each line first
                 max_request_body_size=opts["max_request_body"] + 1,  # waitress refuses at ==
@@ -200,8 +236,9 @@ class WaitressServer(Server):
         ]
         parser = type("Parser", (_Parser,), {"limits": self.limits})
         for dispatcher in self.map.values():
-            if isinstance(dispatcher, BaseWSGIServer):
+            if isinstance(dispatcher, Listener):
                 dispatcher.channel_class = type("Channel", (_Channel,), {"parser_class": parser})
+                _accept_bursts(dispatcher)
         try:
             self.service.start(self.resolved)
             self.ready(describe_all(sockets))
@@ -228,6 +265,7 @@ class WaitressServer(Server):
         handled = [*_STOP_SIGNALS, *_HANGUP]
         previous = {s: signal.signal(s, on_signal) for s in handled}
         limits = self.limits
+        full = min(d.adj.connection_limit for d in self.map.values() if isinstance(d, Listener))
         # Wake often enough to close a connection close to its time limit.
         tick = min(1.0, limits.header / 4, limits.body / 4, (limits.idle or 1.0) / 4)
         timeout = tick
@@ -235,7 +273,12 @@ class WaitressServer(Server):
         deadline = None
         try:
             while True:
-                wasyncore.loop(timeout=timeout, map=self.map, count=1)
+                if deadline is None and len(self.map) >= full:
+                    # Before polling: at the limit, waitress stops listening, and the poll
+                    # would wait a whole tick on connections that send nothing.
+                    _make_room(list(self.map.values()), self.options["max_connections"])
+                # poll(), not select(): select() fails past file descriptor 1023.
+                wasyncore.loop(timeout=timeout, map=self.map, use_poll=True, count=1)
                 now = time.monotonic()
                 if now >= next_expiry:
                     _expire(list(self.map.values()), limits)
@@ -265,7 +308,7 @@ class WaitressServer(Server):
 
     def _stop_accepting(self) -> None:
         for dispatcher in list(self.map.values()):
-            if isinstance(dispatcher, BaseWSGIServer):
+            if isinstance(dispatcher, Listener):
                 dispatcher.accepting = False
                 wasyncore.dispatcher.close(dispatcher)
 
