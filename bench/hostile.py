@@ -18,7 +18,7 @@ how long the hostile connections stayed open: how many the server closed, and
 the median and longest time until it did. Everything is on loopback, bounded
 in time and count; the whole run takes about 10 minutes (``--quick``: about 2,
 with short scenarios and short flaskd timeouts). ``--write`` also writes the
-table to bench/results/hostile.md.
+table to bench/results/hostile.md and the README.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import contextlib
 import datetime
 import os
 import platform
+import re
 import resource
 import signal
 import socket
@@ -322,14 +323,14 @@ def row(target: str, kind: str, seconds: float, o: Outcome) -> str:
 
 def header(quick: bool) -> list[str]:
     when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    mode = "--quick " if quick else ""
+    command = "python bench/hostile.py" + (" --quick" if quick else "")
     flaskd = (
         "flaskd with `" + " ".join(QUICK_FLASKD) + "`"
         if quick
         else "flaskd with its defaults (header timeout 10 s, idle timeout 30 s)"
     )
     return [
-        f"Measured {when} with `python bench/hostile.py {mode}` on {os.cpu_count()} cores,"
+        f"Measured {when} with `{command}` on {os.cpu_count()} cores,"
         f" Linux {platform.release()}, Python {platform.python_version()};"
         f" {flaskd}; {WORKERS} workers for gunicorn and granian, {THREADS} threads.",
         "",
@@ -339,6 +340,19 @@ def header(quick: bool) -> list[str]:
     ]
 
 
+def update_readme(table: str) -> None:
+    """Put ``table`` in the README, between its hostile-table markers."""
+    readme = BENCH.parent / "README.md"
+    text = readme.read_text()
+    new = re.sub(
+        r"(<!-- hostile-table:.*?-->\n).*?(<!-- end hostile-table -->)",
+        lambda m: m[1] + table + "\n" + m[2],
+        text,
+        flags=re.S,
+    )
+    readme.write_text(new)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="about 2 minutes instead of 10")
@@ -346,7 +360,9 @@ def main() -> int:
         "--targets", default=",".join(TARGETS), help="comma-separated: " + ", ".join(TARGETS)
     )
     parser.add_argument("--scenarios", default=",".join(SECONDS), help="partial,trickle,...")
-    parser.add_argument("--write", action="store_true", help=f"also write {RESULT}")
+    parser.add_argument(
+        "--write", action="store_true", help=f"also write {RESULT} and the README's table"
+    )
     args = parser.parse_args()
     targets = [TARGETS[name] for name in args.targets.split(",")]
     kinds = args.scenarios.split(",")
@@ -380,7 +396,8 @@ def main() -> int:
             server.stop()
     if args.write:
         RESULT.write_text("# Hostile clients\n\n" + "\n".join(lines) + "\n")
-        print(f"written to {RESULT}")
+        update_readme("\n".join(lines))
+        print(f"written to {RESULT} and README.md")
     return 0
 
 
