@@ -28,6 +28,9 @@ Signals to the master:
   flight.
 * SIGHUP, SIGTTIN, SIGTTOU, SIGUSR1 keep gunicorn's meaning (new workers run
   the start-up hooks). SIGUSR2 (re-exec) is refused: flaskd owns the sockets.
+
+The workers are gthread workers that give a thread a connection only once its
+request's head is complete, with flaskd's time limits (`_gthread.Worker`).
 """
 
 from __future__ import annotations
@@ -42,15 +45,20 @@ import signal
 import sys
 import time
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
 from gunicorn.errors import HaltServer
 from gunicorn.glogging import Logger
 
-from .._errors import StartupError
+from .._errors import ConfigError, StartupError
+from . import _gthread
+from ._head import Limits
 from .base import KILL_MARGIN, Server, describe_all
+
+if TYPE_CHECKING:
+    from .._settings import Serve
 
 log = logging.getLogger("flaskd")
 
@@ -58,6 +66,8 @@ log = logging.getLogger("flaskd")
 WORKER_BOOT_ERROR = 3
 #: A failure message longer than this is cut, so that one pipe write stays atomic.
 _MAX_MESSAGE = 3000
+#: The largest values gunicorn's parser honours (it uses these for anything larger).
+_GUNICORN_MAX = {"max_request_line": 8190, "max_header_fields": 32768}
 
 
 class _Log(Logger):  # type: ignore[misc]
@@ -82,6 +92,16 @@ class GunicornServer(Server):
     unsupported: ClassVar[dict[str, str]] = {
         "http2": "it speaks HTTP/1.1 only; use --server granian"
     }
+
+    @classmethod
+    def check_supported(cls, config: Serve) -> None:
+        super().check_supported(config)
+        for name, most in _GUNICORN_MAX.items():
+            if (value := getattr(config, name)) > most:
+                raise ConfigError(
+                    f"{config.source(name)}: gunicorn cannot honour {name} above {most}"
+                    f" (got {value})"
+                )
 
     def run(self) -> None:
         self.warn_before_forking()
@@ -136,10 +156,15 @@ class GunicornServer(Server):
             "bind": [f"fd://{fd}" for fd in fds],
             "reuse_port": False,
             "workers": config.workers,
-            "worker_class": "gthread",
+            "worker_class": type(
+                "gthread", (_gthread.Worker,), {"limits": Limits.from_config(config)}
+            ),
             "threads": config.threads,
             "worker_connections": config.max_connections,
             "keepalive": math.ceil(config.idle_timeout),
+            "limit_request_line": config.max_request_line,
+            "limit_request_fields": config.max_header_fields,
+            "limit_request_field_size": config.max_header_size + 2,  # gunicorn counts the CRLF
             # The master's kill, a last resort: each worker stops waiting for its requests at
             # the graceful timeout (set in the worker), runs its shutdown hooks, and exits.
             "graceful_timeout": math.ceil(config.graceful_timeout) + KILL_MARGIN,

@@ -5,25 +5,42 @@ waitress has no graceful stop of its own (Pylons/waitress#198): its
 waitress's event loop itself (``wasyncore.loop``) over a socket map it owns,
 so that on SIGTERM or SIGINT it stops accepting, lets the requests in flight
 finish, and only then closes the connections. A second signal, or SIGQUIT,
-closes them at once.
+closes them at once. SIGHUP is ignored with a warning: there are no workers
+to replace, and the default action would end the process without its
+shutdown hooks.
+
+flaskd also gives waitress what it lacks against slow or hostile clients
+(`_Parser`, `_Channel`, `_expire`): limits on the request line, the number
+and the size of header fields, checked as the bytes arrive; a time limit on a
+request's head that a client trickling a byte at a time cannot reset (waitress's
+``channel_timeout`` restarts at every byte); an inactivity limit on its body;
+and 400 with the connection closed for a request whose framing is ambiguous.
+waitress reads heads and bodies in its event loop, not in its threads, so a
+slow client only costs a connection slot, until these timers close it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import heapq
 import logging
 import os
 import signal
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 from waitress import wasyncore
 from waitress.channel import HTTPChannel
-from waitress.server import BaseWSGIServer, create_server
+from waitress.parser import HTTPRequestParser, ParsingError
+from waitress.server import BaseWSGIServer as Listener
+from waitress.server import create_server
+from waitress.utilities import BadRequest, RequestHeaderFieldsTooLarge
 
 from .._middleware import WSGIApp
+from .._sockets import BACKLOG
+from ._head import HeadScanner, HeadTooLarge, Limits
 from .base import Server, describe_all
 
 log = logging.getLogger("flaskd")
@@ -32,6 +49,126 @@ log = logging.getLogger("flaskd")
 _STOP_SIGNALS: dict[int, int] = {signal.SIGTERM: 1, signal.SIGINT: 1}
 if hasattr(signal, "SIGQUIT"):  # not on Windows
     _STOP_SIGNALS[signal.SIGQUIT] = 2
+#: Signals logged and otherwise ignored (by default SIGHUP ends a process, skipping its hooks).
+_HANGUP = [signal.SIGHUP] if hasattr(signal, "SIGHUP") else []
+#: waitress's own idle timeout, out of the way of flaskd's timers.
+_NEVER = 10**9
+
+
+class _URITooLong(BadRequest):  # type: ignore[misc]
+    code = 414
+    reason = "URI Too Long"
+
+
+class _Parser(HTTPRequestParser):  # type: ignore[misc]
+    """waitress's request parser, with flaskd's limits on the head and RFC 9112's framing rules.
+
+    waitress counts only the head's total size; here each line is checked as it
+    arrives (`HeadScanner`), so 20,000 small fields are refused at the 101st,
+    not parsed. A request with both ``Content-Length`` and chunked
+    ``Transfer-Encoding``, or any ``Transfer-Encoding`` in HTTP/1.0, has no
+    reliable end (RFC 9112 6.1, 6.3): waitress would serve it and what follows
+    it, so it gets 400 and the connection closes, as with gunicorn and nginx.
+    """
+
+    limits: ClassVar[Limits]
+    completed: bool
+
+    def __init__(self, adj: Any) -> None:
+        super().__init__(adj)
+        self.scanner = HeadScanner(self.limits)
+
+    def received(self, data: bytes) -> int:
+        if not self.completed and not self.scanner.complete:
+            try:
+                self.scanner.feed(data)
+            except HeadTooLarge as e:
+                self.parse_header(b"GET / HTTP/1.0\r\n")  # what waitress does for its own 431
+                error = _URITooLong if e.status == 414 else RequestHeaderFieldsTooLarge
+                self.error = error(str(e))
+                self.completed = True
+                return len(data)
+        return int(super().received(data))
+
+    def parse_header(self, header_plus: bytes) -> None:
+        super().parse_header(header_plus)
+        if self.version == "1.0" and "TRANSFER_ENCODING" in self.headers:
+            raise ParsingError("Transfer-Encoding in an HTTP/1.0 request")
+        if self.chunked and "CONTENT_LENGTH" in self.headers:
+            raise ParsingError("both Content-Length and Transfer-Encoding")
+
+
+class _Channel(HTTPChannel):  # type: ignore[misc]
+    """waitress's connection, noting when the head of the request being read began."""
+
+    head_started: float | None = None
+    _head_of: Any = None  # the request whose head began then
+
+    def received(self, data: bytes) -> bool:
+        done = bool(super().received(data))
+        request = self.request
+        if request is None or request.headers_finished:
+            self.head_started = None
+        elif request is not self._head_of:
+            self._head_of, self.head_started = request, time.time()
+        return done
+
+
+def _expire(channels: Iterable[Any], limits: Limits) -> None:
+    """Close the connections past a time limit (waitress's clock: ``time.time``).
+
+    A request being served is the app's time, never cut here. A request whose
+    head is incomplete gets ``limits.header`` from its first byte; one whose
+    body is coming, ``limits.body`` since the last byte; a connection with no
+    request, the idle timeout (a new one that sent nothing, `Limits.first_byte`).
+    """
+    now = time.time()
+    for c in channels:
+        if not isinstance(c, _Channel) or c.requests or c.will_close:
+            continue
+        request = c.request
+        if request is not None and c.head_started is not None:
+            late = now - c.head_started > limits.header
+        elif request is not None:
+            late = now - c.last_activity > limits.body
+        else:
+            fresh = c.last_activity == c.creation_time
+            late = now - c.last_activity > (limits.first_byte if fresh else limits.idle)
+        if late:
+            log.debug("closing a connection from %s past its time limit", c.addr)
+            c.will_close = True  # the loop closes it at once
+
+
+def _accept_bursts(server: Any) -> None:
+    """Make ``server`` accept up to 64 connections per turn of the loop, not one: each turn
+    looks at every open connection, so a burst of connections (or the clients queued behind a
+    flood) would wait seconds in the listen queue."""
+    accept_one = server.handle_accept
+
+    def handle_accept() -> None:
+        for _ in range(64):
+            before = len(server._map)
+            accept_one()
+            if len(server._map) == before or len(server._map) >= server.adj.connection_limit:
+                return
+
+    server.handle_accept = handle_accept
+
+
+def _make_room(channels: Iterable[Any], limit: int) -> None:
+    """At the connection limit, close the sixteenth of the connections idle the longest (no
+    request, nothing half-read or unsent), as nginx does when it runs out of connections:
+    silent or kept-alive connections would otherwise keep new clients out until they time out."""
+    open_ = [c for c in channels if isinstance(c, _Channel)]
+    if any(c.will_close for c in open_):
+        return  # room is being made already
+    idle = [
+        c
+        for c in open_
+        if not (c.requests or c.request or c.total_outbufs_len or c.close_when_flushed)
+    ]
+    for c in heapq.nsmallest(max(1, limit // 16), idle, key=lambda c: c.last_activity):
+        c.will_close = True
 
 
 class _Wakeup(wasyncore.file_dispatcher):  # type: ignore[misc]
@@ -73,12 +210,14 @@ class WaitressServer(Server):
         config = self.config
         sockets = self.open_sockets()
         self.map: dict[int, Any] = {}
+        self.limits = Limits.from_config(config)
         app = self.wsgi_app()
         # waitress takes TCP and unix sockets in separate servers; they share the loop.
         groups = [
             [s for s in sockets if s.family != socket.AF_UNIX],
             [s for s in sockets if s.family == socket.AF_UNIX],
         ]
+        head = config.max_request_line + config.max_header_fields * (config.max_header_size + 2)
         servers = [
             create_server(
                 _unix_peers(app) if group[0].family == socket.AF_UNIX else app,
@@ -86,14 +225,20 @@ class WaitressServer(Server):
                 sockets=group,
                 threads=config.threads,
                 connection_limit=config.max_connections + 2 * len(group),
-                channel_timeout=config.idle_timeout,
-                cleanup_interval=max(1.0, min(30.0, config.idle_timeout / 2)),
+                backlog=BACKLOG,  # waitress listens again with its own (1024)
+                channel_timeout=_NEVER,  # flaskd's timers close connections (_expire)
+                max_request_header_size=head + 1024,  # _Parser checks each line first
                 max_request_body_size=config.max_request_body + 1,  # waitress refuses at ==
                 clear_untrusted_proxy_headers=False,  # flaskd's middleware handles them
             )
             for group in groups
             if group
         ]
+        parser = type("Parser", (_Parser,), {"limits": self.limits})
+        for dispatcher in self.map.values():
+            if isinstance(dispatcher, Listener):
+                dispatcher.channel_class = type("Channel", (_Channel,), {"parser_class": parser})
+                _accept_bursts(dispatcher)
         try:
             self.service.start(self.resolved)
             self.ready(describe_all(sockets))
@@ -107,21 +252,46 @@ class WaitressServer(Server):
         os.set_blocking(write, False)
         _Wakeup(read, map=self.map)
         signals = [0]
+        hangups = [0]
 
         def on_signal(signum: int, frame: Any) -> None:
-            signals[0] += _STOP_SIGNALS[signum]
+            if signum in _STOP_SIGNALS:
+                signals[0] += _STOP_SIGNALS[signum]
+            else:
+                hangups[0] += 1
             with contextlib.suppress(BlockingIOError):
                 os.write(write, b"!")
 
-        previous = {s: signal.signal(s, on_signal) for s in _STOP_SIGNALS}
-        timeout = servers[0].adj.asyncore_loop_timeout
-        drain_until = deadline = None
+        handled = [*_STOP_SIGNALS, *_HANGUP]
+        previous = {s: signal.signal(s, on_signal) for s in handled}
+        limits = self.limits
+        full = min(d.adj.connection_limit for d in self.map.values() if isinstance(d, Listener))
+        # Wake often enough to close a connection close to its time limit.
+        tick = min(1.0, limits.header / 4, limits.body / 4, (limits.idle or 1.0) / 4)
+        timeout = tick
+        next_expiry = 0.0
+        drain_until: float | None = None
+        deadline: float | None = None
         try:
             while True:
-                wasyncore.loop(timeout=timeout, map=self.map, count=1)
+                if deadline is None and len(self.map) >= full:
+                    # Before polling: at the limit, waitress stops listening, and the poll
+                    # would wait a whole tick on connections that send nothing.
+                    _make_room(list(self.map.values()), self.config.max_connections)
+                # poll(), not select(): select() fails past file descriptor 1023.
+                wasyncore.loop(timeout=timeout, map=self.map, use_poll=True, count=1)
+                now = time.monotonic()
+                if now >= next_expiry:
+                    _expire(list(self.map.values()), limits)
+                    next_expiry = now + tick
+                if hangups[0]:
+                    hangups[0] = 0
+                    log.warning(
+                        "SIGHUP ignored: waitress serves from one process and has no workers"
+                        " to replace; restart the service to reload it"
+                    )
                 if not signals[0]:
                     continue
-                now = time.monotonic()
                 quick = signals[0] > 1  # a second signal, or SIGQUIT
                 if drain_until is None:  # the stop begins
                     self.stopping(at_once=quick)
@@ -138,7 +308,7 @@ class WaitressServer(Server):
                         self.drained()
                     self._stop_accepting()
                     deadline = now + self.config.graceful_timeout
-                if not self._busy() or now > deadline:
+                if not self._busy() or time.monotonic() > deadline:
                     break
         finally:
             for s, handler in previous.items():
@@ -150,7 +320,7 @@ class WaitressServer(Server):
 
     def _stop_accepting(self) -> None:
         for dispatcher in list(self.map.values()):
-            if isinstance(dispatcher, BaseWSGIServer):
+            if isinstance(dispatcher, Listener):
                 dispatcher.accepting = False
                 wasyncore.dispatcher.close(dispatcher)
 
