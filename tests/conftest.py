@@ -24,7 +24,19 @@ APPS = Path(__file__).parent / "apps"
 ROOT = Path(__file__).parent.parent
 EXAMPLE = ROOT / "examples" / "notes"
 #: Env var prefixes the tests' apps use; cleared around every test.
-PREFIXES = ("FLASKD_", "NOTES_", "HOOKS_", "OPTS_", "PLAIN_", "TESTAPP_", "CREDENTIALS_DIRECTORY")
+PREFIXES = (
+    "FLASKD_",
+    "NOTES_",
+    "HOOKS_",
+    "OPTS_",
+    "PLAIN_",
+    "TESTAPP_",
+    "CLIAPP_",
+    "EXCL_",
+    "CREDENTIALS_DIRECTORY",
+    "PORT",  # a platform's port, read by flaskd: not the developer's or CI's
+    "JOURNAL_STREAM",  # flaskd leaves the time out of its lines when stderr is the journal
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -43,11 +55,17 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Start every test without flaskd's or the test apps' env vars."""
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Start every test without flaskd's or the test apps' env vars, and end it with the
+    environment it started with: a command run in-process may export an env file into it,
+    as the real command does into its own process."""
     for name in list(os.environ):
         if name.startswith(PREFIXES):
             monkeypatch.delenv(name)
+    before = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(before)
 
 
 def free_port() -> int:
