@@ -15,8 +15,8 @@ from typing import Any
 
 import libcst as cst
 
-from ._analysis import Declined, analyze
-from ._edit import Context, free_name, swap_import
+from ._edit import Context, free_name
+from ._imports import swap_import
 from ._names import (
     Imports,
     bound_names,
@@ -28,6 +28,7 @@ from ._names import (
     string_quote,
     string_value,
 )
+from ._script import Declined, is_docstring
 
 ID = "click"
 TYPES = {
@@ -44,18 +45,18 @@ DROPPED = {"show_default", "show_choices", "show_envvar"}
 
 
 def apply(module: cst.Module, context: Context) -> cst.Module:
-    facts = analyze(module)
-    function = facts.click
-    if function is None:
+    script = context.analysis.script
+    if script.click is None:
         return module
-    imports = facts.imports
+    function = context.now(script.click)
+    imports = script.imports
     decorators = list(function.decorators)
     command = decorators[0].decorator
     if not isinstance(command, cst.Call) or imports.qualify(command.func) != "click.command":
         raise Declined(function, f"{function.name.value}() is not a plain @click.command()")
     if command.args:
         raise Declined(command, "@click.command(...) with arguments")
-    taken = local_names(function) | bound_names(facts.module.body)
+    taken = local_names(function) | bound_names(module.body)
     parser = free_name(taken, ["parser"])
     namespace = free_name(taken, ["args", "options"])
     lines = [f"{parser} = argparse.ArgumentParser()\n"]
@@ -80,7 +81,7 @@ def apply(module: cst.Module, context: Context) -> cst.Module:
 
     new_body = [cst.parse_statement(line) for line in lines]
     body = list(function.body.body) if isinstance(function.body, cst.IndentedBlock) else []
-    first = 1 if body and _is_docstring(body[0]) else 0
+    first = 1 if body and is_docstring(body[0]) else 0
     renamed = [s.visit(_ParamsToNamespace(set(names), namespace)) for s in body]
     block = function.body.with_changes(body=[*renamed[:first], *new_body, *renamed[first:]])
     new_function = function.with_changes(
@@ -241,15 +242,6 @@ def _globals(function: cst.FunctionDef) -> list[str]:
 
     function.body.visit(Visit())
     return names
-
-
-def _is_docstring(stmt: cst.BaseStatement) -> bool:
-    return (
-        isinstance(stmt, cst.SimpleStatementLine)
-        and len(stmt.body) == 1
-        and isinstance(stmt.body[0], cst.Expr)
-        and isinstance(stmt.body[0].value, cst.SimpleString | cst.ConcatenatedString)
-    )
 
 
 class _ParamsToNamespace(cst.CSTTransformer):

@@ -10,66 +10,69 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ._analysis import Declined, Facts, analyze
 from ._edit import (
     Context,
     MainPathEditor,
-    Statement,
     blank,
     ensure_service,
     reflow_service,
     service_call,
 )
+from ._imports import Statement
+from ._parsing import find_copies, find_parser
+from ._script import Analysis, Declined
 
 ID = "parser"
 
 
+def needed(analysis: Analysis) -> bool:
+    parser = analysis.get(find_parser)
+    return parser is not None and parser.parse is not None
+
+
 def apply(module: cst.Module, context: Context) -> cst.Module:
-    facts = analyze(module)
-    parser = facts.parser
+    analysis = context.analysis
+    parser = analysis.get(find_parser)
     if parser is None or parser.parse is None:
         return module
     if parser.kind != "argparse":
         raise Declined(parser.create, "an optparse parser; the optparse rule converts it first")
-    module, facts, _ = ensure_service(module, context)
-    parser = facts.parser
-    assert parser is not None
-    assert parser.parse is not None
-    on_main = [s for s in parser.statements if s not in facts.module.body]
-    removed = {id(s) for s in on_main} | {id(parser.parse)} | {id(s) for s in facts.copies}
-    removed |= {id(s) for s in (parser.helper, parser.handoff) if s is not None}
+    module, _ = ensure_service(module, context)
+    top = {id(s) for s in module.body}
+    on_main = [s for s in parser.statements if id(context.now(s)) not in top]
+    gone: list[cst.CSTNode] = [*on_main, parser.parse, *analysis.get(find_copies)]
+    gone += [s for s in (parser.helper, parser.handoff) if s is not None]
+    module = context.rewrite(module, _RemoveParsing(context, gone, parser.namespace or ""))
+    moving = [context.now(s) for s in on_main]
     if parser.local is not None and parser.local != parser.name:
         rename = _Rename(parser.local, parser.name)
         helper = parser.helper.body if parser.helper is not None else None
-        on_main = [_renamed(s, rename) if _within(helper, s) else s for s in on_main]
-    module = module.visit(_RemoveParsing(facts, removed, parser.namespace or ""))
+        moving = [
+            _renamed(now, rename) if _within(helper, s) else now
+            for s, now in zip(on_main, moving, strict=True)
+        ]
 
-    facts = analyze(module)
-    assert facts.service_stmt is not None
     body = list(module.body)
-    at = facts.index(facts.service_stmt)
-    if on_main:
-        moved: list[Statement] = [blank(on_main[0], 1), *on_main[1:]]
+    at = context.index(module, context.service_stmt) if context.service_stmt else 0
+    if moving:
+        moved: list[Statement] = [blank(moving[0], 1), *moving[1:]]
         body[at:at] = moved
-        body[at + len(moved)] = blank(body[at + len(moved)], 0)
+        after = at + len(moved)
+        body[after] = context.replaced(body[after], blank(body[after], 0))
     module = module.with_changes(body=body)
-    return reflow_service(_pass_parser(module, parser.name))
+    return reflow_service(_pass_parser(module, context, parser.name), context)
 
 
-def _pass_parser(module: cst.Module, name: str) -> cst.Module:
+def _pass_parser(module: cst.Module, context: Context, name: str) -> cst.Module:
     """``Service(app, ...)`` becomes ``Service(app, parser, ...)``."""
-    facts = analyze(module)
-    call = service_call(facts)
+    call = service_call(context)
     positional = [a for a in call.args if a.keyword is None]
     if len(positional) >= 2 or any(a.keyword and a.keyword.value == "parser" for a in call.args):
         return module
     args = list(call.args)
     args.insert(1, cst.Arg(cst.Name(name), comma=args[0].comma))
     args[0] = args[0].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-    new = call.with_changes(args=args)
-    result = module.deep_replace(call, new)
-    assert isinstance(result, cst.Module)
-    return result
+    return context.replace(module, call, call.with_changes(args=args))
 
 
 def _renamed(stmt: cst.SimpleStatementLine, rename: _Rename) -> cst.SimpleStatementLine:
@@ -108,9 +111,8 @@ class _Rename(cst.CSTTransformer):
 class _RemoveParsing(MainPathEditor):
     """Drop parse_args(), the parser statements on the main path and ``global args``."""
 
-    def __init__(self, facts: Facts, removed: set[int], namespace: str) -> None:
-        assert facts.main is not None
-        super().__init__(facts.main, removed)
+    def __init__(self, context: Context, removed: list[cst.CSTNode], namespace: str) -> None:
+        super().__init__(context, removed)
         self.namespace = namespace
 
     def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
