@@ -26,8 +26,8 @@ from ._names import (
     local_names,
     scope_of,
     string_quote,
-    string_value,
 )
+from ._parsing import option_names
 from ._script import Declined, is_docstring
 
 ID = "click"
@@ -101,21 +101,12 @@ def _argument(imports: Imports, decorator: cst.Decorator, parser: str) -> tuple[
     if not isinstance(call, cst.Call) or kind not in ("click.option", "click.argument"):
         raise Declined(decorator, "a decorator other than @click.option or @click.argument")
     code = cst.Module([]).code_for_node
-    flags: list[str] = []
-    name: str | None = None
+    names, given = option_names(call, "a click option")
+    flags = [n for n in names if n.startswith("-")]
+    name = next((n for n in reversed(names) if not n.startswith("-")), None)
     keywords: dict[str, str] = {}
-    for arg in call.args:
-        if arg.star:
-            raise Declined(call, "a click option declared with *args or **kwargs")
-        if arg.keyword is None:
-            text = string_value(arg.value)
-            if text is None:
-                raise Declined(call, "a click option whose name is not a string literal")
-            if text.startswith("-"):
-                flags.append(text)
-            else:
-                name = text
-            continue
+    for arg in given:
+        assert arg.keyword is not None
         keyword, value = arg.keyword.value, arg.value
         if keyword in COPIED:
             keywords[keyword] = code(value)

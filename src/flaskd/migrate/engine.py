@@ -12,11 +12,11 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from ._edit import Context
 from ._names import bound_names, read_names
-from ._parsing import find_parser
 from ._registry import MAIN_PATH, RULES
 from ._script import Analysis, Declined
 from .first_request import find_hooks
 from .options import find_reads
+from .parser import find_parser
 from .serve import find_run
 from .startup import find_init
 

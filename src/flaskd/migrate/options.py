@@ -23,8 +23,9 @@ from ._names import (
     string_quote,
     string_value,
 )
-from ._parsing import Parser, find_parser
+from ._parsing import Parser
 from ._script import Analysis, Declined, Script, visible_names
+from .parser import find_parser
 from .serve import find_run
 
 ID = "options"

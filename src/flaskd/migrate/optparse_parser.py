@@ -14,8 +14,9 @@ import libcst as cst
 from ._edit import Context
 from ._imports import swap_import
 from ._names import string_value
-from ._parsing import Parser, find_parser
+from ._parsing import Parser
 from ._script import Analysis, Declined
+from .parser import find_parser
 
 ID = "optparse"
 TYPES = {"int": "int", "long": "int", "float": "float", "complex": "complex"}

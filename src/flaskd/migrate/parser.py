@@ -19,10 +19,57 @@ from ._edit import (
     service_call,
 )
 from ._imports import Statement
-from ._parsing import find_copies, find_parser
-from ._script import Analysis, Declined
+from ._parser_helper import helper_parser
+from ._parsing import PARSERS, Parser, is_copy, read_parser
+from ._script import Analysis, Declined, assigned_call
 
 ID = "parser"
+
+
+# -- the facts ----------------------------------------------------------------------------------
+
+
+def find_parser(analysis: Analysis) -> Parser | None:
+    """The script's parser, read from the main path; None when it has none (or is not
+    read yet: the click rule converts a click main() first)."""
+    script = analysis.script
+    if not script.argparse:
+        return None
+    creations = [c for c in script.calls if script.imports.qualify(c.func) in PARSERS]
+    if not creations:
+        return None
+    if len(creations) > 1:
+        raise Declined(creations[1], "two command-line parsers; flaskd takes one")
+    call = creations[0]
+    kind = PARSERS[script.imports.qualify(call.func) or ""]
+    main_body = script.main.body if script.main and script.main.kind != "module" else []
+    for container, at_module in ((script.module.body, True), (main_body, False)):
+        for stmt in container:
+            found = assigned_call(stmt)
+            if found and found[1] is call:
+                assert isinstance(stmt, cst.SimpleStatementLine)
+                parser = Parser(kind, found[0], {found[0]}, stmt, [stmt], [], at_module)  # type: ignore[arg-type]
+                rest = list(container[container.index(stmt) + 1 :])
+                if at_module:
+                    rest += main_body
+                read_parser(script, parser, rest)
+                return parser
+    return helper_parser(script, call, kind)
+
+
+def find_copies(analysis: Analysis) -> list[cst.BaseStatement]:
+    """``app.config["DB"] = args.db`` lines (module-level or on the main path): flaskd now
+    does that itself, the parser rule drops them."""
+    script = analysis.script
+    parser = analysis.get(find_parser)
+    main = script.main
+    if main is None or not script.argparse:
+        return []
+    candidates = list(script.module.body) + (main.body if main.kind != "module" else [])
+    return [s for s in candidates if is_copy(script, parser, s)]
+
+
+# -- the rewrite ----------------------------------------------------------------------------------
 
 
 def needed(analysis: Analysis) -> bool:

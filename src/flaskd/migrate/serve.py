@@ -23,8 +23,9 @@ from ._edit import (
     service_call,
 )
 from ._names import BUILTINS, bound_names, declared_global, dotted, read_names
-from ._parsing import Option, Parser, decline_other_parsing, find_parser
+from ._parsing import Option, Parser, decline_other_parsing
 from ._script import Analysis, Declined, Script, calls, check_movable, contains
+from .parser import find_parser
 
 ID = "serve"
 DEBUG_NOTE = "# debug: pass --dev for Flask's reloader and debugger (never on in production)"

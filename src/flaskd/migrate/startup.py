@@ -13,8 +13,9 @@ import libcst as cst
 
 from ._edit import Context, add_hook, ensure_service
 from ._names import bound_names, declared_global, dotted, is_variable, read_names
-from ._parsing import Parser, find_copies, find_parser
+from ._parsing import Parser
 from ._script import Analysis, Declined, Script, check_movable, is_docstring
+from .parser import find_copies, find_parser
 from .serve import find_run
 
 ID = "startup"
