@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 
 import libcst as cst
 
@@ -322,40 +322,3 @@ def read_names(node: cst.CSTNode, *, at_import: bool = False) -> list[cst.Name]:
     visitor = _Reads(skip_bodies=at_import)
     node.visit(visitor)
     return visitor.nodes
-
-
-def name_nodes(
-    root: cst.CSTNode,
-    name: str,
-    ancestors: list[cst.CSTNode],
-    keep: cst.FunctionDef | None = None,
-    skip: Sequence[cst.CSTNode | None] = (),
-) -> list[tuple[cst.Name, list[cst.CSTNode]]]:
-    """The ``Name`` nodes that are the variable ``name`` below ``root`` (whose ``ancestors``
-    are given), each with its ancestors; not in the body of a def or lambda that binds ``name``
-    itself (but ``keep``), nor inside the nodes in ``skip``."""
-    found: list[tuple[cst.Name, list[cst.CSTNode]]] = []
-
-    class Visit(cst.CSTVisitor):
-        def __init__(self) -> None:
-            self.stack = list(ancestors)
-            self.hidden: list[bool] = []
-
-        def on_visit(self, node: cst.CSTNode) -> bool:
-            parent = self.stack[-1] if self.stack else None
-            self.stack.append(node)  # on_leave still runs
-            if scope := scope_of(node, parent):
-                self.hidden.append(scope is not keep and name in local_names(scope))
-            if any(node is s for s in skip) or not is_variable(node, parent):
-                return False
-            if isinstance(node, cst.Name) and node.value == name and not any(self.hidden):
-                found.append((node, self.stack[:-1]))
-            return True
-
-        def on_leave(self, original_node: cst.CSTNode) -> None:
-            self.stack.pop()
-            if scope_of(original_node, self.stack[-1] if self.stack else None):
-                self.hidden.pop()
-
-    root.visit(Visit())
-    return found

@@ -9,12 +9,21 @@ read it. Whatever cannot be mapped safely raises `Declined`, naming the node at 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Mapping
 from typing import Any, Literal, TypeVar
 
 import libcst as cst
+from libcst.metadata import (
+    BuiltinScope,
+    GlobalScope,
+    MetadataWrapper,
+    ParentNodeProvider,
+    Scope,
+    ScopeProvider,
+)
 
-from ._names import Imports, bound_names, dotted, name_nodes, string_value, walk
+from ._names import Imports, bound_names, dotted, is_variable, string_value, walk
 
 T = TypeVar("T")
 
@@ -49,6 +58,8 @@ class Script:
     flask: bool
     #: Every call in the module, found once (walking a LibCST tree is the slow part).
     calls: list[cst.Call] = dataclasses.field(default_factory=list)
+    #: Every ``Name`` node in the module, by name.
+    names: dict[str, list[cst.Name]] = dataclasses.field(default_factory=dict)
     app: str | None = None
     app_stmt: cst.BaseStatement | None = None
     service: str | None = None
@@ -62,9 +73,37 @@ class Script:
         """The main path can be read: an app, and no click left to convert first."""
         return self.app is not None and self.main is not None and self.click is None
 
+    #: LibCST's scope and parent of each node, resolved in one pass when first needed.
+    _scopes: Mapping[cst.CSTNode, Scope | None] | None = None
+    _parents: Mapping[cst.CSTNode, cst.CSTNode] | None = None
+
     def index(self, stmt: cst.CSTNode) -> int:
         """Position of a module-level statement."""
         return next(i for i, s in enumerate(self.module.body) if s is stmt)
+
+    def scope(self, node: cst.CSTNode) -> Scope | None:
+        """The scope ``node`` is in (`libcst.metadata.ScopeProvider`)."""
+        if self._scopes is None:
+            self._resolve()
+        assert self._scopes is not None
+        return self._scopes.get(node)
+
+    def ancestors(self, node: cst.CSTNode) -> list[cst.CSTNode]:
+        """The nodes ``node`` is in, outermost first (`libcst.metadata.ParentNodeProvider`)."""
+        if self._parents is None:
+            self._resolve()
+        assert self._parents is not None
+        chain = []
+        while (node := self._parents.get(node)) is not None:  # type: ignore[assignment]
+            chain.append(node)
+        return chain[::-1]
+
+    def _resolve(self) -> None:
+        # unsafe_skip_copy: the metadata must be about these very nodes, which the rules know
+        wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
+        metadata = wrapper.resolve_many([ScopeProvider, ParentNodeProvider])
+        self._scopes = metadata[ScopeProvider]  # type: ignore[assignment]
+        self._parents = metadata[ParentNodeProvider]  # type: ignore[assignment]
 
 
 class Analysis:
@@ -87,7 +126,11 @@ def _find_script(module: cst.Module) -> Script:
     script = Script(module, imports, flask=imports.imports_module("flask"))
     if not script.flask:
         return script
-    script.calls = calls(module)
+    for node in walk(module):
+        if isinstance(node, cst.Call):
+            script.calls.append(node)
+        elif isinstance(node, cst.Name):
+            script.names.setdefault(node.value, []).append(node)
     _find_app(script)
     if script.app is not None:
         _find_service(script)
@@ -276,9 +319,40 @@ def check_movable(script: Script, stmt: cst.BaseStatement) -> None:
 
 
 def visible_names(
-    script: Script, name: str, *skip: cst.CSTNode | None
+    script: Script,
+    name: str,
+    *skip: cst.CSTNode | None,
+    within: cst.FunctionDef | None = None,
 ) -> list[tuple[cst.Name, list[cst.CSTNode]]]:
-    """Every ``Name`` node for ``name`` where it means the module's (or main()'s) binding,
-    with the chain of its ancestors; ``skip`` is a statement not to look into."""
-    main_function = script.main.function if script.main is not None else None
-    return name_nodes(script.module, name, [], main_function, skip)
+    """Every ``Name`` node that is the variable ``name`` of the module or main() (with
+    ``within``: of that function, in its body), each with its ancestors (outermost first), not
+    inside the nodes of ``skip``. An attribute's name, a keyword, a parameter's own name or a
+    module an import reads from is no variable; a local of another scope is another one."""
+    keep = {id(within)}
+    if within is None and script.main is not None and script.main.function is not None:
+        keep.add(id(script.main.function))
+    skipped = {id(s) for s in skip if s is not None}
+    found = []
+    for node in script.names.get(name, []):
+        ancestors = script.ancestors(node)
+        if within is not None and not any(a is within.body for a in ancestors):
+            continue
+        if any(id(a) in skipped for a in (*ancestors, node)):
+            continue
+        chain = [*ancestors, node]
+        if not all(is_variable(child, parent) for parent, child in itertools.pairwise(chain)):
+            continue
+        scope = script.scope(node)
+        if scope is None:
+            continue
+        bindings = scope[name]
+        if within is not None and not bindings:
+            continue
+        if all(
+            within is None
+            if isinstance(b.scope, GlobalScope | BuiltinScope)
+            else id(getattr(b.scope, "node", None)) in keep
+            for b in bindings
+        ):
+            found.append((node, ancestors))
+    return found

@@ -19,7 +19,6 @@ from ._names import (
     bound_names,
     dotted,
     fstring_quotes_reason,
-    name_nodes,
     string_quote,
     string_value,
 )
@@ -72,7 +71,7 @@ def find_reads(analysis: Analysis) -> list[Read]:
             param = helpers[function.name.value]
             if param in bound_names([function.body]):
                 raise Declined(function, f"{function.name.value}() reassigns {param!r}")
-            for name, stack in _names_in(function, param):
+            for name, stack in _names_in(script, function, param):
                 read = _read(parser, name, stack)
                 if read is None:
                     raise Declined(name, f"{param!r} is passed on again; flaskd cannot follow it")
@@ -135,9 +134,11 @@ def _param_of(
     return param
 
 
-def _names_in(function: cst.FunctionDef, name: str) -> list[tuple[cst.Name, list[cst.CSTNode]]]:
+def _names_in(
+    script: Script, function: cst.FunctionDef, name: str
+) -> list[tuple[cst.Name, list[cst.CSTNode]]]:
     """The ``Name`` nodes for ``name`` in a function's body (not where a nested def rebinds it)."""
-    return name_nodes(function.body, name, [function], function)
+    return visible_names(script, name, within=function)
 
 
 def _read(parser: Parser, name: cst.Name, stack: list[cst.CSTNode]) -> Read | None:
