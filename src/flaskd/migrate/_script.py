@@ -10,20 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any, Literal, TypeVar
 
 import libcst as cst
-from libcst.metadata import (
-    BuiltinScope,
-    GlobalScope,
-    MetadataWrapper,
-    ParentNodeProvider,
-    Scope,
-    ScopeProvider,
-)
+from libcst.metadata import BuiltinScope, GlobalScope, MetadataWrapper, Scope, ScopeProvider
 
-from ._names import Imports, bound_names, dotted, is_variable, string_value, walk
+from ._names import Imports, bound_names, dotted, is_variable, string_value, walk, walk_parents
 
 T = TypeVar("T")
 
@@ -73,9 +66,10 @@ class Script:
         """The main path can be read: an app, and no click left to convert first."""
         return self.app is not None and self.main is not None and self.click is None
 
-    #: LibCST's scope and parent of each node, resolved in one pass when first needed.
+    #: The node each node is in, by id, from the walk that found the calls and names.
+    parents: dict[int, cst.CSTNode] = dataclasses.field(default_factory=dict)
+    #: LibCST's scope of each node, resolved when first needed.
     _scopes: Mapping[cst.CSTNode, Scope | None] | None = None
-    _parents: Mapping[cst.CSTNode, cst.CSTNode] | None = None
 
     def index(self, stmt: cst.CSTNode) -> int:
         """Position of a module-level statement."""
@@ -84,26 +78,18 @@ class Script:
     def scope(self, node: cst.CSTNode) -> Scope | None:
         """The scope ``node`` is in (`libcst.metadata.ScopeProvider`)."""
         if self._scopes is None:
-            self._resolve()
-        assert self._scopes is not None
+            # unsafe_skip_copy: the metadata must be about these very nodes
+            wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
+            self._scopes = wrapper.resolve(ScopeProvider)
         return self._scopes.get(node)
 
     def ancestors(self, node: cst.CSTNode) -> list[cst.CSTNode]:
-        """The nodes ``node`` is in, outermost first (`libcst.metadata.ParentNodeProvider`)."""
-        if self._parents is None:
-            self._resolve()
-        assert self._parents is not None
+        """The nodes ``node`` is in, outermost first."""
         chain = []
-        while (node := self._parents.get(node)) is not None:  # type: ignore[assignment]
-            chain.append(node)
+        while (parent := self.parents.get(id(node))) is not None:
+            chain.append(parent)
+            node = parent
         return chain[::-1]
-
-    def _resolve(self) -> None:
-        # unsafe_skip_copy: the metadata must be about these very nodes, which the rules know
-        wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
-        metadata = wrapper.resolve_many([ScopeProvider, ParentNodeProvider])
-        self._scopes = metadata[ScopeProvider]  # type: ignore[assignment]
-        self._parents = metadata[ParentNodeProvider]  # type: ignore[assignment]
 
 
 class Analysis:
@@ -126,7 +112,10 @@ def _find_script(module: cst.Module) -> Script:
     script = Script(module, imports, flask=imports.imports_module("flask"))
     if not script.flask:
         return script
-    for node in walk(module):
+    # One walk for what the rules ask about. libcst.metadata's ParentNodeProvider would give
+    # the parents too, but visiting a LibCST tree costs ten times this walk.
+    for node, parent in walk_parents(module):
+        script.parents[id(node)] = parent
         if isinstance(node, cst.Call):
             script.calls.append(node)
         elif isinstance(node, cst.Name):
@@ -318,29 +307,36 @@ def check_movable(script: Script, stmt: cst.BaseStatement) -> None:
         raise Declined(stmt, f"the main path rebinds {script.app}")
 
 
+def variables(
+    script: Script, name: str, skip: Collection[cst.CSTNode | None] = ()
+) -> Iterator[tuple[cst.Name, list[cst.CSTNode]]]:
+    """Every ``Name`` node for ``name`` that is a variable, with its ancestors (outermost
+    first), not inside the nodes of ``skip``: an attribute's name, a keyword, a parameter's own
+    name or a module an import reads from is no variable."""
+    skipped = {id(s) for s in skip if s is not None}
+    for node in script.names.get(name, []):
+        ancestors = script.ancestors(node)
+        chain = [*ancestors, node]
+        if any(id(a) in skipped for a in chain):
+            continue
+        if all(is_variable(child, parent) for parent, child in itertools.pairwise(chain)):
+            yield node, ancestors
+
+
 def visible_names(
     script: Script,
     name: str,
     *skip: cst.CSTNode | None,
     within: cst.FunctionDef | None = None,
 ) -> list[tuple[cst.Name, list[cst.CSTNode]]]:
-    """Every ``Name`` node that is the variable ``name`` of the module or main() (with
-    ``within``: of that function, in its body), each with its ancestors (outermost first), not
-    inside the nodes of ``skip``. An attribute's name, a keyword, a parameter's own name or a
-    module an import reads from is no variable; a local of another scope is another one."""
+    """The `variables` ``name`` that are the module's or main()'s (with ``within``: that
+    function's, in its body); a local of another scope is another variable."""
     keep = {id(within)}
     if within is None and script.main is not None and script.main.function is not None:
         keep.add(id(script.main.function))
-    skipped = {id(s) for s in skip if s is not None}
     found = []
-    for node in script.names.get(name, []):
-        ancestors = script.ancestors(node)
+    for node, ancestors in variables(script, name, skip):
         if within is not None and not any(a is within.body for a in ancestors):
-            continue
-        if any(id(a) in skipped for a in (*ancestors, node)):
-            continue
-        chain = [*ancestors, node]
-        if not all(is_variable(child, parent) for parent, child in itertools.pairwise(chain)):
             continue
         scope = script.scope(node)
         if scope is None:

@@ -11,8 +11,6 @@ mapping is exact are converted (flags, counts, choices, int/float/str types,
 
 from __future__ import annotations
 
-from typing import Any
-
 import libcst as cst
 
 from ._edit import Context, free_name
@@ -22,13 +20,11 @@ from ._names import (
     bound_names,
     dotted,
     fstring_quotes_reason,
-    is_variable,
     local_names,
-    scope_of,
     string_quote,
 )
 from ._parsing import option_names
-from ._script import Declined, is_docstring
+from ._script import Declined, is_docstring, visible_names
 
 ID = "click"
 TYPES = {
@@ -82,7 +78,13 @@ def apply(module: cst.Module, context: Context) -> cst.Module:
     new_body = [cst.parse_statement(line) for line in lines]
     body = list(function.body.body) if isinstance(function.body, cst.IndentedBlock) else []
     first = 1 if body and is_docstring(body[0]) else 0
-    renamed = [s.visit(_ParamsToNamespace(set(names), namespace)) for s in body]
+    options: dict[int, str] = {}
+    for name in names:
+        for node, ancestors in visible_names(script, name, within=script.click):
+            if string_quote(ancestors) is None:
+                raise Declined(node, fstring_quotes_reason(node.value))
+            options[id(context.now(node))] = node.value
+    renamed = [s.visit(_OptionsToNamespace(options, namespace)) for s in body]
     block = function.body.with_changes(body=[*renamed[:first], *new_body, *renamed[first:]])
     new_function = function.with_changes(
         decorators=[], params=cst.Parameters(), body=block, leading_lines=function.leading_lines
@@ -235,34 +237,15 @@ def _globals(function: cst.FunctionDef) -> list[str]:
     return names
 
 
-class _ParamsToNamespace(cst.CSTTransformer):
-    """``port`` (a click parameter) becomes ``args.port``, except in the body of a nested def or
-    lambda that rebinds it, and where ``port`` is no variable (``x.port``, ``f(port=1)``)."""
+class _OptionsToNamespace(cst.CSTTransformer):
+    """``port`` (a click parameter, where it is that variable) becomes ``args.port``."""
 
-    def __init__(self, names: set[str], namespace: str) -> None:
-        self.names = names
+    def __init__(self, options: dict[int, str], namespace: str) -> None:
+        self.options = options
         self.namespace = namespace
-        self.hidden: list[set[str]] = []
-        self.stack: list[cst.CSTNode] = []
 
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        parent = self.stack[-1] if self.stack else None
-        self.stack.append(node)  # on_leave still runs
-        if scope := scope_of(node, parent):
-            self.hidden.append(local_names(scope))
-        return is_variable(node, parent)
-
-    def on_leave(self, original_node: Any, updated_node: Any) -> Any:
-        self.stack.pop()
-        parent = self.stack[-1] if self.stack else None
-        if (
-            isinstance(original_node, cst.Name)
-            and original_node.value in self.names.difference(*self.hidden)
-            and is_variable(original_node, parent)
-        ):
-            if string_quote(self.stack) is None:  # said here, where the line is still known
-                raise Declined(original_node, fstring_quotes_reason(original_node.value))
-            updated_node = cst.Attribute(cst.Name(self.namespace), cst.Name(original_node.value))
-        if scope_of(original_node, parent):
-            self.hidden.pop()
-        return updated_node
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+        name = self.options.get(id(original_node))
+        if name is None:
+            return updated_node
+        return cst.Attribute(cst.Name(self.namespace), cst.Name(name))

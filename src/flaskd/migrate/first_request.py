@@ -103,4 +103,5 @@ def apply(module: cst.Module, context: Context) -> cst.Module:
         module, _ = ensure_service(module, context)
     elif not found.orphans:
         return module
-    return context.rewrite(module, FirstRequestToStartup(context, found))
+    functions = [context.now(f) for f in (*found.hooks, *found.orphans)]
+    return context.rewrite(module, FirstRequestToStartup(context, found), functions)

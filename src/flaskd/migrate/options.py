@@ -206,4 +206,5 @@ def apply(module: cst.Module, context: Context) -> cst.Module:
     app = context.analysis.script.app
     if not reads or app is None:
         return module
-    return context.rewrite(module, OptionsToConfig(context, app, reads))
+    targets = [context.now(r.expr) for r in reads]
+    return context.rewrite(module, OptionsToConfig(context, app, reads), targets)

@@ -255,7 +255,7 @@ def apply(module: cst.Module, context: Context) -> cst.Module:
         replacement = guard.with_changes(body=block, leading_lines=[cst.EmptyLine()] * 2)
         body = [replacement if s is stmt else s for s in module.body]
         return reflow_service(module.with_changes(body=body), context)
-    module = context.rewrite(module, _ReplaceRun(context, stmt, main_call))
+    module = context.rewrite(module, _ReplaceRun(context, stmt, main_call), [stmt])
     return reflow_service(module, context)
 
 

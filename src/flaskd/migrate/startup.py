@@ -12,9 +12,9 @@ from __future__ import annotations
 import libcst as cst
 
 from ._edit import Context, add_hook, ensure_service
-from ._names import bound_names, declared_global, dotted, is_variable, read_names
+from ._names import bound_names, declared_global, dotted, read_names
 from ._parsing import Parser
-from ._script import Analysis, Declined, Script, check_movable, is_docstring
+from ._script import Analysis, Declined, Script, check_movable, is_docstring, variables
 from .parser import find_copies, find_parser
 from .serve import find_run
 
@@ -122,7 +122,7 @@ def apply(module: cst.Module, context: Context) -> cst.Module:
         return module
     module, _ = ensure_service(module, context)
     moved = context.ids(init)
-    globals_ = _globals(context, module, init, moved)
+    globals_ = _globals(context, init)
     main_path = {id(context.now(s)) for s in (main.guard, main.function) if s is not None}
     outside = bound_names(s for s in module.body if id(s) not in moved | main_path)
     return add_hook(
@@ -137,9 +137,7 @@ def apply(module: cst.Module, context: Context) -> cst.Module:
     )
 
 
-def _globals(
-    context: Context, module: cst.Module, init: list[cst.BaseStatement], moved: set[int]
-) -> set[str]:
+def _globals(context: Context, init: list[cst.BaseStatement]) -> set[str]:
     """Names the hook must declare global: assigned by init code, needed elsewhere."""
     analysis = context.analysis
     main = analysis.script.main
@@ -151,23 +149,7 @@ def _globals(
         shutdown = run.shutdown if run is not None else []
         later = {n.value for s in shutdown for n in read_names(context.now(s))}
         return assigned & (declared_global(main.body) | later)
-    seen: set[str] = set()
-
-    class Outside(cst.CSTVisitor):
-        def __init__(self) -> None:
-            self.stack: list[cst.CSTNode] = []
-
-        def on_visit(self, node: cst.CSTNode) -> bool:
-            parent = self.stack[-1] if self.stack else None
-            self.stack.append(node)  # on_leave still runs
-            if id(node) in moved or not is_variable(node, parent):
-                return False
-            if isinstance(node, cst.Name):
-                seen.add(node.value)
-            return True
-
-        def on_leave(self, original_node: cst.CSTNode) -> None:
-            self.stack.pop()
-
-    module.visit(Outside())
-    return assigned & seen
+    elsewhere = {
+        name for name in assigned if next(variables(analysis.script, name, init), None) is not None
+    }
+    return assigned & elsewhere
