@@ -1,4 +1,5 @@
-"""Edits several rules share: declaring the service, adding hooks, swapping imports, TODOs."""
+"""Edits several rules share: declaring the service, adding hooks, TODOs; and the `Context`
+that carries the file's one analysis from rule to rule."""
 
 from __future__ import annotations
 
@@ -8,22 +9,120 @@ from typing import Any, Literal, TypeVar, cast
 
 import libcst as cst
 
-from ._analysis import Declined, Facts, Main, analyze
-from ._names import Imports, bound_names, dotted
+from ._imports import Statement, import_service, imports_service
+from ._names import bound_names, dotted, enclosing
+from ._script import Analysis, Declined
 
-#: A module-level statement, as libcst types a module's body.
-Statement = cst.SimpleStatementLine | cst.BaseCompoundStatement
 S = TypeVar("S", bound=cst.CSTNode)
+N = TypeVar("N", bound=cst.CSTNode)
 
 SERVICE = "service"
 TODO = "# TODO(flaskd): "
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass
 class Context:
-    """What every rule is told: the env prefix to declare (None: let flaskd derive it)."""
+    """What every rule is told: the env prefix to declare (None: let flaskd derive it), the
+    file's one `Analysis`, and where each analysed node is now.
+
+    The rules run in turn, each on the module the one before gave, but the analysis is of
+    the module as it was: `now` follows a node through the rewrites since (each rewrite goes
+    through `rewrite` or `replaced`, which remember what became of each node).
+    """
 
     env_prefix: str | None
+    analysis: Analysis
+    #: Statement the service is declared after (in the analysed module).
+    anchor: cst.BaseStatement | None = None
+    #: The service's name and declaration, once there is one.
+    service: str | None = None
+    service_stmt: cst.SimpleStatementLine | None = None
+    _moved: dict[int, tuple[cst.CSTNode, cst.CSTNode]] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        script = self.analysis.script
+        self.service, self.service_stmt = script.service, script.service_stmt
+
+    def now(self, node: N) -> N:
+        """What ``node`` (of the analysed module) has become."""
+        current: cst.CSTNode = node
+        while (moved := self._moved.get(id(current))) is not None and moved[0] is current:
+            current = moved[1]
+        return cast(N, current)
+
+    def replaced(self, old: cst.CSTNode, new: N) -> N:
+        """Remember that ``old`` became ``new``; returns ``new``."""
+        self._moved[id(old)] = (old, new)
+        return new
+
+    def rewrite(
+        self,
+        module: cst.Module,
+        transformer: cst.CSTTransformer,
+        targets: Sequence[cst.CSTNode] | None = None,
+    ) -> cst.Module:
+        """``module.visit(transformer)``, remembering what became of each node; given the
+        nodes it rewrites (``targets``), it goes only through the nodes that hold them, which
+        is much faster than through all (LibCST rebuilds every node it goes through)."""
+        inside = enclosing(module, targets) if targets is not None else None
+        result = module.visit(_Tracking(transformer, self._moved, inside))
+        assert isinstance(result, cst.Module)
+        return result
+
+    def replace(self, module: cst.Module, old: cst.CSTNode, new: cst.CSTNode) -> cst.Module:
+        """``module.deep_replace(old, new)``, remembering what became of each node."""
+        return self.rewrite(module, _Replace(old, new), [old])
+
+    def index(self, module: cst.Module, stmt: cst.CSTNode) -> int:
+        """Position in ``module`` of what the module-level ``stmt`` has become."""
+        current = self.now(stmt)
+        return next(i for i, s in enumerate(module.body) if s is current)
+
+    def ids(self, nodes: Sequence[cst.CSTNode]) -> set[int]:
+        """The ids of what ``nodes`` have become (to match a transformer's original nodes)."""
+        return {id(self.now(n)) for n in nodes}
+
+
+class _Tracking(cst.CSTTransformer):
+    """Runs another transformer, remembering the node each original node became."""
+
+    def __init__(
+        self,
+        inner: cst.CSTTransformer,
+        moved: dict[int, tuple[cst.CSTNode, cst.CSTNode]],
+        inside: set[int] | None,
+    ) -> None:
+        self.inner = inner
+        self.moved = moved
+        self.inside = inside
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if self.inside is not None and id(node) not in self.inside:
+            return False
+        return self.inner.on_visit(node)
+
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        self.inner.on_visit_attribute(node, attribute)
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        self.inner.on_leave_attribute(original_node, attribute)
+
+    def on_leave(self, original_node: Any, updated_node: Any) -> Any:
+        result = self.inner.on_leave(original_node, updated_node)
+        if isinstance(result, cst.CSTNode) and result is not original_node:
+            self.moved[id(original_node)] = (original_node, result)
+        return result
+
+
+class _Replace(cst.CSTTransformer):
+    def __init__(self, old: cst.CSTNode, new: cst.CSTNode) -> None:
+        self.old, self.new = old, new
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return node is not self.old
+
+    def on_leave(self, original_node: Any, updated_node: Any) -> Any:
+        return self.new if original_node is self.old else updated_node
 
 
 def statements(code: str) -> list[Statement]:
@@ -37,135 +136,49 @@ def blank(stmt: S, lines: int) -> S:
     return cast(S, node.with_changes(leading_lines=[*[cst.EmptyLine()] * lines, *comments]))
 
 
-def ensure_service(module: cst.Module, context: Context) -> tuple[cst.Module, Facts, str]:
+def ensure_service(module: cst.Module, context: Context) -> tuple[cst.Module, str]:
     """Declare ``service = Service(app, ...)`` after the app if the module has none.
 
-    Returns the module, its facts and the service's name.
+    Returns the module and the service's name.
     """
-    facts = analyze(module)
-    if facts.service is not None:
-        return module, facts, facts.service
-    assert facts.app is not None
+    if context.service is not None:
+        return module, context.service
+    script = context.analysis.script
+    assert script.app is not None
     taken = bound_names(module.body)
     if SERVICE in taken:
-        raise Declined(facts.app_stmt, f"the name {SERVICE!r} is taken; flaskd needs it")
-    if "Service" in taken and not _imports_service(facts):
-        raise Declined(facts.app_stmt, "the name 'Service' is taken; flaskd needs it")
+        raise Declined(script.app_stmt, f"the name {SERVICE!r} is taken; flaskd needs it")
+    if "Service" in taken and not imports_service(script.imports):
+        raise Declined(script.app_stmt, "the name 'Service' is taken; flaskd needs it")
     prefix = f", env_prefix={context.env_prefix!r}".replace("'", '"') if context.env_prefix else ""
-    code = f"{SERVICE} = Service({facts.app}{prefix})\n"
+    code = f"{SERVICE} = Service({script.app}{prefix})\n"
     if "create_app" not in taken:
         code += f"create_app = {SERVICE}.create_app  # for servers that only call plain names\n"
     new = statements(code)
     new[0] = blank(new[0], 1)
     body = list(module.body)
-    anchor = facts.anchor()
+    anchor = context.index(module, context.anchor or script.app_stmt or module.body[0])
     after = anchor + 1
     if after < len(body) and not any(line.comment is None for line in body[after].leading_lines):
-        body[after] = body[after].with_changes(
-            leading_lines=[cst.EmptyLine(), *body[after].leading_lines]
+        body[after] = context.replaced(
+            body[after],
+            body[after].with_changes(leading_lines=[cst.EmptyLine(), *body[after].leading_lines]),
         )
     body[after:after] = new
-    if not _imports_service(facts):
-        at = _import_position(body, anchor)
-        body.insert(at, cst.parse_statement("from flaskd import Service\n"))
-    module = module.with_changes(body=body)
-    facts = analyze(module)
-    assert facts.service is not None
-    return module, facts, facts.service
+    if not imports_service(script.imports):
+        import_service(body, anchor)
+    service_stmt = new[0]
+    assert isinstance(service_stmt, cst.SimpleStatementLine)
+    context.service, context.service_stmt = SERVICE, service_stmt
+    return module.with_changes(body=body), SERVICE
 
 
-def _imports_service(facts: Facts) -> bool:
-    return facts.imports.names.get("Service") == "flaskd.Service"
-
-
-def _import_position(body: Sequence[cst.BaseStatement], before: int) -> int:
-    """After the last module-level import that comes before ``before``."""
-    last = -1
-    for i, stmt in enumerate(body[: before + 1]):
-        if isinstance(stmt, cst.SimpleStatementLine) and any(
-            isinstance(s, cst.Import | cst.ImportFrom) or (i == 0 and _is_string(s))
-            for s in stmt.body
-        ):
-            last = i
-    return last + 1
-
-
-def _is_string(small: cst.BaseSmallStatement) -> bool:
-    return isinstance(small, cst.Expr) and isinstance(
-        small.value, cst.SimpleString | cst.ConcatenatedString
-    )
-
-
-def swap_import(module: cst.Module, old: str, new: str) -> cst.Module:
-    """Import module ``new`` right above the first import of ``old`` (unless it is imported
-    already), and remove the imports of ``old`` that nothing uses any more."""
-    # Imported here: libcst.codemod takes longer to import than most files take to convert.
-    from libcst.codemod import CodemodContext
-    from libcst.codemod.visitors import RemoveImportsVisitor
-
-    class RemoveModuleImports(RemoveImportsVisitor):
-        """Only module-level imports: one in a function is outside what the rules rewrite."""
-
-        def visit_IndentedBlock(self, node: cst.IndentedBlock) -> bool:
-            return False
-
-        def visit_SimpleStatementSuite(self, node: cst.SimpleStatementSuite) -> bool:
-            return False
-
-    found = [
-        (i, item)
-        for i, stmt in enumerate(module.body)
-        if isinstance(stmt, cst.SimpleStatementLine)
-        for small in stmt.body
-        for item in _imported_from(small, old)
-    ]
-    context = CodemodContext()
-    for _, item in found:
-        RemoveImportsVisitor.remove_unused_import(context, *item)
-    body = list(module.body)
-    if Imports(module).names.get(new) != new:
-        first = found[0][0]  # the analysis found ``old`` through a module-level import
-        line = cst.parse_statement(f"import {new}\n")
-        body[first : first + 1] = [
-            line.with_changes(leading_lines=body[first].leading_lines),
-            body[first].with_changes(leading_lines=[]),
-        ]
-    return RemoveModuleImports(context).transform_module(module.with_changes(body=body))
-
-
-def _imported_from(
-    small: cst.BaseSmallStatement, module: str
-) -> list[tuple[str, str | None, str | None]]:
-    """``(module, name, alias)`` for each name ``small`` imports from ``module`` or one of its
-    submodules (name None: the module itself), as `RemoveImportsVisitor` takes them."""
-
-    def within(name: str) -> bool:
-        return name == module or name.startswith(module + ".")
-
-    if isinstance(small, cst.Import):
-        return [
-            (a.evaluated_name, None, a.evaluated_alias)
-            for a in small.names
-            if within(a.evaluated_name)
-        ]
-    if (
-        isinstance(small, cst.ImportFrom)
-        and not small.relative
-        and small.module is not None
-        and within(dotted(small.module) or "")
-        and not isinstance(small.names, cst.ImportStar)
-    ):
-        base = dotted(small.module) or ""
-        return [(base, a.evaluated_name, a.evaluated_alias) for a in small.names]
-    return []
-
-
-def after_service(facts: Facts) -> int:
+def after_service(module: cst.Module, context: Context) -> int:
     """Index after the service declaration and its ``create_app`` line."""
-    assert facts.service_stmt is not None
-    at = facts.index(facts.service_stmt) + 1
-    body = facts.module.body
-    while at < len(body) and _is_create_app(body[at], facts.service or ""):
+    assert context.service_stmt is not None
+    at = context.index(module, context.service_stmt) + 1
+    body = module.body
+    while at < len(body) and _is_create_app(body[at], context.service or ""):
         at += 1
     return at
 
@@ -179,25 +192,24 @@ def _is_create_app(stmt: cst.BaseStatement, service: str) -> bool:
     )
 
 
-def service_call(facts: Facts) -> cst.Call:
-    assert facts.service_stmt is not None
-    small = facts.service_stmt.body[0]
+def service_call(context: Context) -> cst.Call:
+    assert context.service_stmt is not None
+    small = context.now(context.service_stmt).body[0]
     assert isinstance(small, cst.Assign | cst.AnnAssign)
     assert isinstance(small.value, cst.Call)
     return small.value
 
 
-def reflow_service(module: cst.Module, width: int = 100) -> cst.Module:
+def reflow_service(module: cst.Module, context: Context, width: int = 100) -> cst.Module:
     """Wrap the service declaration as black would, when it does not fit on one line."""
-    facts = analyze(module)
-    stmt = facts.service_stmt
-    if stmt is None:
+    if context.service_stmt is None:
         return module
+    stmt = context.now(context.service_stmt)
     code = cst.Module([]).code_for_node
     line = code(stmt.with_changes(leading_lines=[])).rstrip("\n")
     if len(line) <= width or "\n" in line:
         return module
-    call = service_call(facts)
+    call = service_call(context)
     head = line[: line.index("(") + 1]
     args = [code(a.with_changes(comma=cst.MaybeSentinel.DEFAULT)).strip() for a in call.args]
     inner = "    " + ", ".join(args)
@@ -205,13 +217,16 @@ def reflow_service(module: cst.Module, width: int = 100) -> cst.Module:
         text = f"{head}\n{inner}\n)\n"
     else:
         text = head + "\n" + "".join(f"    {a},\n" for a in args) + ")\n"
-    new = cst.parse_statement(text).with_changes(leading_lines=stmt.leading_lines)
+    new = context.replaced(
+        stmt, cst.parse_statement(text).with_changes(leading_lines=stmt.leading_lines)
+    )
     body = [new if s is stmt else s for s in module.body]
     return module.with_changes(body=body)
 
 
 def add_hook(
-    facts: Facts,
+    module: cst.Module,
+    context: Context,
     event: Literal["on_startup", "on_shutdown"],
     code: Sequence[cst.BaseStatement],
     *,
@@ -226,12 +241,16 @@ def add_hook(
     statement for ``globals_``. It is declared right after the service (a shutdown hook after
     the start-up hook), below a ``name = None`` line for each of ``placeholders``.
     """
-    assert facts.main is not None
-    assert facts.app is not None
-    assert facts.service is not None
-    service = facts.service
-    name = free_name(bound_names(facts.module.body), names)
-    hook = cst.parse_statement(f"@{service}.{event}\ndef {name}({facts.app}):\n    {doc}\n")
+    script = context.analysis.script
+    assert script.main is not None
+    assert script.app is not None
+    assert context.service is not None
+    service = context.service
+    name = free_name(bound_names(module.body), names)
+    code_now = [context.now(s) for s in code]
+    module = context.rewrite(module, MainPathEditor(context, code), code_now)
+    code = [context.now(s) for s in code]  # as the rewrite left them, off the main path
+    hook = cst.parse_statement(f"@{service}.{event}\ndef {name}({script.app}):\n    {doc}\n")
     assert isinstance(hook, cst.FunctionDef)
     assert isinstance(hook.body, cst.IndentedBlock)
     head: list[cst.BaseStatement] = [hook.body.body[0]]
@@ -244,14 +263,13 @@ def add_hook(
         new[0] = blank(new[0], 1)
     new.append(hook)
 
-    module = facts.module.visit(MainPathEditor(facts.main, {id(s) for s in code}))
     statements = list(module.body)
-    at = after_service(analyze(module))
+    at = after_service(module, context)
     if event == "on_shutdown":
         while at < len(statements) and _is_startup_hook(statements[at], service):
             at += 1  # after the start-up hook, which it usually mirrors
     if at < len(statements) and len(statements[at].leading_lines) < 2:
-        statements[at] = blank(statements[at], 2)
+        statements[at] = context.replaced(statements[at], blank(statements[at], 2))
     statements[at:at] = new
     return module.with_changes(body=statements)
 
@@ -316,17 +334,21 @@ def remove_from_module(original: cst.Module, updated: cst.Module, removed: set[i
 
 class MainPathEditor(cst.CSTTransformer):
     """Edit the block of the script's main path (the guard's body, ``main()``'s, or the
-    module's): by default drop the statements whose ids are in ``removed``."""
+    module's): by default drop the statements in ``removed`` (of the analysed module)."""
 
-    def __init__(self, main: Main, removed: set[int]) -> None:
-        self.main = main
-        self.removed = removed
+    def __init__(self, context: Context, removed: Sequence[cst.CSTNode]) -> None:
+        main = context.analysis.script.main
+        assert main is not None
+        self.kind = main.kind
+        self.guard = context.now(main.guard) if main.guard is not None else None
+        self.function = context.now(main.function) if main.function is not None else None
+        self.removed = context.ids(removed)
 
     def edit_block(self, original: cst.BaseSuite, updated: cst.BaseSuite) -> cst.BaseSuite:
         return remove_from_block(original, updated, self.removed)
 
     def leave_If(self, original_node: cst.If, updated_node: cst.If) -> cst.If:
-        if original_node is self.main.guard and self.main.kind == "guard":
+        if original_node is self.guard and self.kind == "guard":
             return updated_node.with_changes(
                 body=self.edit_block(original_node.body, updated_node.body)
             )
@@ -335,7 +357,7 @@ class MainPathEditor(cst.CSTTransformer):
     def leave_FunctionDef(
         self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
     ) -> cst.FunctionDef:
-        if original_node is self.main.function:
+        if original_node is self.function:
             return updated_node.with_changes(
                 body=self.edit_block(original_node.body, updated_node.body)
             )

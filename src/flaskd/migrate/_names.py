@@ -23,16 +23,50 @@ def walk(
     while stack:
         current = stack.pop()
         yield current
-        if isinstance(current, leaves):
+        if not isinstance(current, leaves):
+            stack.extend(reversed(_children(current)))
+
+
+def walk_parents(root: cst.CSTNode) -> Iterator[tuple[cst.CSTNode, cst.CSTNode]]:
+    """Each node below ``root``, in source order, with the node it is in."""
+    stack = [(child, root) for child in reversed(_children(root))]
+    while stack:
+        node, parent = stack.pop()
+        yield node, parent
+        stack.extend((child, node) for child in reversed(_children(node)))
+
+
+def _children(node: cst.CSTNode) -> list[cst.CSTNode]:
+    children: list[cst.CSTNode] = []
+    for field in dataclasses.fields(node):
+        value = getattr(node, field.name)
+        if isinstance(value, cst.CSTNode):
+            children.append(value)
+        elif isinstance(value, tuple | list):
+            children.extend(v for v in value if isinstance(v, cst.CSTNode))
+    return children
+
+
+def enclosing(root: cst.CSTNode, targets: Iterable[cst.CSTNode]) -> set[int]:
+    """The ids of the nodes in ``root`` (itself included) that hold one of ``targets``: all
+    a transformer that rewrites only the targets needs to go through."""
+    wanted = {id(t) for t in targets}
+    parents: dict[int, cst.CSTNode] = {}
+    found: set[int] = set()
+    stack = [root]
+    while stack and wanted:
+        node = stack.pop()
+        if id(node) in wanted:
+            wanted.discard(id(node))
+            parent = parents.get(id(node))
+            while parent is not None and id(parent) not in found:
+                found.add(id(parent))
+                parent = parents.get(id(parent))
             continue
-        children: list[cst.CSTNode] = []
-        for field in dataclasses.fields(current):
-            value = getattr(current, field.name)
-            if isinstance(value, cst.CSTNode):
-                children.append(value)
-            elif isinstance(value, tuple | list):
-                children.extend(v for v in value if isinstance(v, cst.CSTNode))
-        stack.extend(reversed(children))
+        for child in _children(node):
+            parents[id(child)] = node
+            stack.append(child)
+    return found
 
 
 def dotted(node: cst.CSTNode) -> str | None:
@@ -120,12 +154,29 @@ def _alias(alias: cst.ImportAlias) -> str:
     return (dotted(alias.name) or "").partition(".")[0]
 
 
-class _Bound(cst.CSTVisitor):
-    """Names bound in the scope being visited (a nested def or class binds only its own name)."""
+class _Bound:
+    """Names bound in the scope being read (a nested def or class binds only its own name)."""
+
+    #: What binds in a scope of its own: not looked into.
+    SCOPES = (
+        cst.FunctionDef,
+        cst.ClassDef,
+        cst.Lambda,
+        cst.ListComp,
+        cst.SetComp,
+        cst.DictComp,
+        cst.GeneratorExp,
+    )
 
     def __init__(self) -> None:
         self.names: set[str] = set()
         self.globals: set[str] = set()
+
+    def read(self, node: cst.CSTNode) -> None:
+        for child in walk(node, leaves=self.SCOPES):
+            visit = getattr(self, f"visit_{type(child).__name__}", None)
+            if visit is not None:
+                visit(child)
 
     def _target(self, node: cst.BaseExpression) -> None:
         if isinstance(node, cst.Name):
@@ -169,28 +220,18 @@ class _Bound(cst.CSTVisitor):
     def visit_Global(self, node: cst.Global) -> None:
         self.globals.update(item.name.value for item in node.names)
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.names.add(node.name.value)
-        return False
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self.names.add(node.name.value)
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-    def _comprehension(self, node: cst.CSTNode) -> bool:
-        return False
-
-    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _comprehension
 
 
 def bound_names(nodes: Iterable[cst.CSTNode]) -> set[str]:
     """Names that running these statements binds in the enclosing scope."""
     visitor = _Bound()
     for node in nodes:
-        node.visit(visitor)
+        visitor.read(node)
     return visitor.names
 
 
@@ -198,49 +239,20 @@ def declared_global(nodes: Iterable[cst.CSTNode]) -> set[str]:
     """Names these statements declare ``global`` (not looking into nested defs)."""
     visitor = _Bound()
     for node in nodes:
-        node.visit(visitor)
+        visitor.read(node)
     return visitor.globals
 
 
-_COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
-
-#: What hides a module's names: a def, a lambda, a comprehension (or a ``for`` clause of one).
-Scope = (
-    cst.FunctionDef | cst.Lambda | cst.ListComp | cst.SetComp | cst.DictComp | cst.GeneratorExp
-) | cst.CompFor
-
-
-def local_names(func: Scope) -> set[str]:
-    """The local names of a function (or lambda): its parameters and what it binds, minus its
-    globals; of a comprehension: the targets of its ``for`` clauses."""
-    if isinstance(func, (cst.CompFor, *_COMPREHENSIONS)):
-        clause: cst.CompFor | None = func if isinstance(func, cst.CompFor) else func.for_in
-        targets = _Bound()
-        while clause is not None:
-            targets._target(clause.target)
-            clause = clause.inner_for_in
-        return targets.names
+def local_names(func: cst.FunctionDef) -> set[str]:
+    """The local names of a function: its parameters and what it binds, minus its globals."""
     params = func.params
     every = [*params.posonly_params, *params.params, *params.kwonly_params]
     for star in (params.star_arg, params.star_kwarg):
         if isinstance(star, cst.Param):
             every.append(star)
     visitor = _Bound()
-    func.body.visit(visitor)
+    visitor.read(func.body)
     return ({p.name.value for p in every} | visitor.names) - visitor.globals
-
-
-def scope_of(node: cst.CSTNode, parent: cst.CSTNode | None) -> Scope | None:
-    """``parent`` when ``node`` is a part of it that its locals hide names in: the body of a def
-    or lambda (its decorators and parameter defaults run in the enclosing scope), all of a
-    comprehension but the iterable of its first ``for`` (which runs in the enclosing scope)."""
-    if isinstance(parent, cst.FunctionDef | cst.Lambda) and node is parent.body:
-        return parent
-    if isinstance(parent, _COMPREHENSIONS) and node is not parent.for_in:
-        return parent
-    if isinstance(parent, cst.CompFor) and node is not parent.iter:
-        return parent
-    return None
 
 
 def is_variable(node: cst.CSTNode, parent: cst.CSTNode | None) -> bool:

@@ -11,23 +11,20 @@ mapping is exact are converted (flags, counts, choices, int/float/str types,
 
 from __future__ import annotations
 
-from typing import Any
-
 import libcst as cst
 
-from ._analysis import Declined, analyze
-from ._edit import Context, free_name, swap_import
+from ._edit import Context, free_name
+from ._imports import swap_import
 from ._names import (
     Imports,
     bound_names,
     dotted,
     fstring_quotes_reason,
-    is_variable,
     local_names,
-    scope_of,
     string_quote,
-    string_value,
 )
+from ._parsing import option_names
+from ._script import Declined, is_docstring, visible_names
 
 ID = "click"
 TYPES = {
@@ -44,18 +41,18 @@ DROPPED = {"show_default", "show_choices", "show_envvar"}
 
 
 def apply(module: cst.Module, context: Context) -> cst.Module:
-    facts = analyze(module)
-    function = facts.click
-    if function is None:
+    script = context.analysis.script
+    if script.click is None:
         return module
-    imports = facts.imports
+    function = context.now(script.click)
+    imports = script.imports
     decorators = list(function.decorators)
     command = decorators[0].decorator
     if not isinstance(command, cst.Call) or imports.qualify(command.func) != "click.command":
         raise Declined(function, f"{function.name.value}() is not a plain @click.command()")
     if command.args:
         raise Declined(command, "@click.command(...) with arguments")
-    taken = local_names(function) | bound_names(facts.module.body)
+    taken = local_names(function) | bound_names(module.body)
     parser = free_name(taken, ["parser"])
     namespace = free_name(taken, ["args", "options"])
     lines = [f"{parser} = argparse.ArgumentParser()\n"]
@@ -80,8 +77,14 @@ def apply(module: cst.Module, context: Context) -> cst.Module:
 
     new_body = [cst.parse_statement(line) for line in lines]
     body = list(function.body.body) if isinstance(function.body, cst.IndentedBlock) else []
-    first = 1 if body and _is_docstring(body[0]) else 0
-    renamed = [s.visit(_ParamsToNamespace(set(names), namespace)) for s in body]
+    first = 1 if body and is_docstring(body[0]) else 0
+    options: dict[int, str] = {}
+    for name in names:
+        for node, ancestors in visible_names(script, name, within=script.click):
+            if string_quote(ancestors) is None:
+                raise Declined(node, fstring_quotes_reason(node.value))
+            options[id(context.now(node))] = node.value
+    renamed = [s.visit(_OptionsToNamespace(options, namespace)) for s in body]
     block = function.body.with_changes(body=[*renamed[:first], *new_body, *renamed[first:]])
     new_function = function.with_changes(
         decorators=[], params=cst.Parameters(), body=block, leading_lines=function.leading_lines
@@ -100,21 +103,12 @@ def _argument(imports: Imports, decorator: cst.Decorator, parser: str) -> tuple[
     if not isinstance(call, cst.Call) or kind not in ("click.option", "click.argument"):
         raise Declined(decorator, "a decorator other than @click.option or @click.argument")
     code = cst.Module([]).code_for_node
-    flags: list[str] = []
-    name: str | None = None
+    names, given = option_names(call, "a click option")
+    flags = [n for n in names if n.startswith("-")]
+    name = next((n for n in reversed(names) if not n.startswith("-")), None)
     keywords: dict[str, str] = {}
-    for arg in call.args:
-        if arg.star:
-            raise Declined(call, "a click option declared with *args or **kwargs")
-        if arg.keyword is None:
-            text = string_value(arg.value)
-            if text is None:
-                raise Declined(call, "a click option whose name is not a string literal")
-            if text.startswith("-"):
-                flags.append(text)
-            else:
-                name = text
-            continue
+    for arg in given:
+        assert arg.keyword is not None
         keyword, value = arg.keyword.value, arg.value
         if keyword in COPIED:
             keywords[keyword] = code(value)
@@ -243,43 +237,15 @@ def _globals(function: cst.FunctionDef) -> list[str]:
     return names
 
 
-def _is_docstring(stmt: cst.BaseStatement) -> bool:
-    return (
-        isinstance(stmt, cst.SimpleStatementLine)
-        and len(stmt.body) == 1
-        and isinstance(stmt.body[0], cst.Expr)
-        and isinstance(stmt.body[0].value, cst.SimpleString | cst.ConcatenatedString)
-    )
+class _OptionsToNamespace(cst.CSTTransformer):
+    """``port`` (a click parameter, where it is that variable) becomes ``args.port``."""
 
-
-class _ParamsToNamespace(cst.CSTTransformer):
-    """``port`` (a click parameter) becomes ``args.port``, except in the body of a nested def or
-    lambda that rebinds it, and where ``port`` is no variable (``x.port``, ``f(port=1)``)."""
-
-    def __init__(self, names: set[str], namespace: str) -> None:
-        self.names = names
+    def __init__(self, options: dict[int, str], namespace: str) -> None:
+        self.options = options
         self.namespace = namespace
-        self.hidden: list[set[str]] = []
-        self.stack: list[cst.CSTNode] = []
 
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        parent = self.stack[-1] if self.stack else None
-        self.stack.append(node)  # on_leave still runs
-        if scope := scope_of(node, parent):
-            self.hidden.append(local_names(scope))
-        return is_variable(node, parent)
-
-    def on_leave(self, original_node: Any, updated_node: Any) -> Any:
-        self.stack.pop()
-        parent = self.stack[-1] if self.stack else None
-        if (
-            isinstance(original_node, cst.Name)
-            and original_node.value in self.names.difference(*self.hidden)
-            and is_variable(original_node, parent)
-        ):
-            if string_quote(self.stack) is None:  # said here, where the line is still known
-                raise Declined(original_node, fstring_quotes_reason(original_node.value))
-            updated_node = cst.Attribute(cst.Name(self.namespace), cst.Name(original_node.value))
-        if scope_of(original_node, parent):
-            self.hidden.pop()
-        return updated_node
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+        name = self.options.get(id(original_node))
+        if name is None:
+            return updated_node
+        return cst.Attribute(cst.Name(self.namespace), cst.Name(name))

@@ -4,18 +4,27 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from typing import Literal, cast
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from ._analysis import Declined, Facts, analyze
 from ._edit import Context
+from ._names import bound_names, read_names
 from ._registry import MAIN_PATH, RULES
+from ._script import Analysis, Declined
+from .first_request import find_hooks
+from .options import find_reads
+from .parser import find_parser
+from .serve import find_run
+from .startup import find_init
 
 Status = Literal["converted", "unchanged", "declined", "failed"]
 Apply = Callable[[cst.Module, Context], cst.Module]
+Needed = Callable[[Analysis], bool]
+#: Rules that make the script an argparse one: the rest is read once they ran.
+TO_ARGPARSE = ("click", "optparse")
 
 
 @dataclasses.dataclass
@@ -53,11 +62,10 @@ def migrate_source(
         line = getattr(e, "lineno", None) or getattr(e, "raw_line", None)
         where = f"{filename}:{line}" if line else filename
         return Result("failed", source, [f"{where}: not valid Python: {_first_line(e)}"])
-    context = Context(env_prefix)
     try:
-        facts = analyze(module)
-        _check_rules(facts, rules)
-        output = _convert(module, context, rules)
+        analysis = analyze(module)
+        _check_rules(analysis, rules)
+        output = _convert(module, analysis, env_prefix, rules)
     except Declined as e:
         line = _line(module, e)
         where = f"{filename}:{line}" if line else filename
@@ -65,42 +73,123 @@ def migrate_source(
     except Exception as e:  # a bug: never a half-converted file
         return Result("failed", source, [f"{filename}: flaskd migrate failed ({_bug(e)})"])
     if output == source:
-        return Result("unchanged", source, has_service=facts.service is not None)
-    problem = _verify(output, filename, context, rules)
+        has_service = analysis.script.service is not None
+        return Result("unchanged", source, has_service=has_service)
+    problem = _verify(output, filename, env_prefix, rules)
     if problem:
         return Result("failed", source, [f"{filename}: flaskd migrate failed ({problem})"])
     return Result("converted", output, _todos(output, filename), has_service=True)
 
 
-def _convert(module: cst.Module, context: Context, rules: Collection[str]) -> str:
+def analyze(module: cst.Module) -> Analysis:
+    """The file's one analysis, every fact read now: in the order their declines are
+    reported, and before any rule rewrites the module."""
+    analysis = Analysis(module)
+    for detect in (find_hooks, find_parser, find_run, find_init, find_reads):
+        analysis.get(detect)
+    _check_order(analysis)
+    return analysis
+
+
+def _convert(
+    module: cst.Module, analysis: Analysis, env_prefix: str | None, rules: Collection[str]
+) -> str:
+    """Each rule in turn, all reading the one analysis (and again only once a script was made
+    an argparse one)."""
+    context = Context(env_prefix, analysis, _anchor(analysis))
     for rule in RULES.values():
         if rule.id in rules:
-            apply = cast(Apply, importlib.import_module(f"{__package__}.{rule.module}").apply)
-            module = apply(module, context)
+            apply = cast(Apply, _rule(rule.module, "apply"))
+            new = apply(module, context)
+            if rule.id in TO_ARGPARSE and new is not module:
+                analysis = analyze(new)
+                context = Context(env_prefix, analysis, _anchor(analysis))
+            module = new
     return module.code
 
 
-def _check_rules(facts: Facts, rules: Collection[str]) -> None:
+def _rule(module: str, name: str) -> object:
+    """A rule module's function, looked up when called (a test may stand in for one)."""
+    return getattr(importlib.import_module(f"{__package__}.{module}"), name)
+
+
+def _check_rules(analysis: Analysis, rules: Collection[str]) -> None:
     """The main-path rules go together: converting only some of them would break the script."""
-    if facts.click is not None and "click" not in rules and set(rules) & set(MAIN_PATH):
-        name = facts.click.name.value
-        raise Declined(
-            facts.click, f"{name}() takes its options from click; rule click converts them"
-        )
-    needed = facts.needs()
+    click = analysis.script.click
+    if click is not None and "click" not in rules and set(rules) & set(MAIN_PATH):
+        name = click.name.value
+        raise Declined(click, f"{name}() takes its options from click; rule click converts them")
+    needed = {
+        r.id
+        for r in RULES.values()
+        if r.id in MAIN_PATH and cast(Needed, _rule(r.module, "needed"))(analysis)
+    }
     chosen = needed & set(rules)
     missing = sorted(needed - chosen)
     if chosen & set(MAIN_PATH) and missing:
-        main = facts.main
+        main = analysis.script.main
         node = (main.guard or main.function) if main is not None else None
         raise Declined(node, f"converting the main path also needs rule(s) {', '.join(missing)}")
 
 
-def _verify(output: str, filename: str, context: Context, rules: Collection[str]) -> str | None:
+def _anchor(analysis: Analysis) -> cst.BaseStatement | None:
+    """The module-level statement the service is declared after: the app, and whatever the
+    parser (moved up to it) and the serving defaults read."""
+    script = analysis.script
+    if script.app_stmt is None:
+        return None
+    body = script.module.body
+    indices = [script.index(script.app_stmt)]
+    parser = analysis.get(find_parser)
+    if parser is not None:
+        indices += [script.index(s) for s in parser.statements if s in body]
+        indices += _bindings_before(analysis, [s for s in parser.statements if s not in body])
+    run = analysis.get(find_run)
+    if run is not None:
+        for expr in run.serve.values():
+            indices += _bindings_before(analysis, [expr])
+    return body[max(indices)]
+
+
+def _bindings_before(analysis: Analysis, nodes: Sequence[cst.CSTNode]) -> list[int]:
+    """Indices of module-level statements binding the names ``nodes`` read."""
+    script = analysis.script
+    guard = script.main.guard if script.main else None
+    wanted = {n.value for node in nodes for n in read_names(node)}
+    return [
+        i
+        for i, stmt in enumerate(script.module.body)
+        if stmt is not guard and bound_names([stmt]) & wanted
+    ]
+
+
+def _check_order(analysis: Analysis) -> None:
+    """The service must come after what its parser needs, and before the hooks it decorates."""
+    script = analysis.script
+    parser = analysis.get(find_parser)
+    body = script.module.body
+    if script.service_stmt is not None and parser is not None and parser.parse is not None:
+        moving = [s for s in parser.statements if s not in body]
+        if any(i > script.index(script.service_stmt) for i in _bindings_before(analysis, moving)):
+            raise Declined(parser.create, "the parser needs names defined after the service")
+    hooks = analysis.get(find_hooks).hooks
+    if not hooks:
+        return
+    anchor = script.service_stmt or _anchor(analysis)
+    at = script.index(anchor) if anchor is not None else 0
+    for func in hooks:
+        if script.index(func) < at:
+            raise Declined(func, f"{func.name.value}() comes before the parser the service needs")
+
+
+def _verify(
+    output: str, filename: str, env_prefix: str | None, rules: Collection[str]
+) -> str | None:
     """Why the output must not be written: it does not compile, or a second run changes it."""
     try:
         compile(output, filename, "exec", dont_inherit=True)
-        again = _convert(cst.parse_module(output), context, rules)
+        module = cst.parse_module(output)
+        again = _convert(module, analyze(module), env_prefix, rules)
     except Declined as e:
         return f"its output is declined on a second run: {e.reason}"
     except Exception as e:

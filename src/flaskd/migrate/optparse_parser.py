@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ._analysis import Declined, Parser, analyze
-from ._edit import Context, swap_import
+from ._edit import Context
+from ._imports import swap_import
 from ._names import string_value
+from ._parsing import Parser
+from ._script import Analysis, Declined
+from .parser import find_parser
 
 ID = "optparse"
 TYPES = {"int": "int", "long": "int", "float": "float", "complex": "complex"}
@@ -21,12 +24,14 @@ PARSER_KEYWORDS = {"usage", "description", "prog", "epilog", "add_help_option"}
 
 
 class OptparseToArgparse(cst.CSTTransformer):
-    def __init__(self, parser: Parser) -> None:
+    def __init__(self, context: Context, parser: Parser) -> None:
         self.parser = parser
-        self.options = {id(o.call) for o in parser.options}
+        self.options = context.ids([o.call for o in parser.options])
+        self.creation = context.now(_creation(parser))
+        self.parse = context.now(parser.parse.body[0]) if parser.parse is not None else None
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
-        if original_node is _creation(self.parser):
+        if original_node is self.creation:
             args = []
             for arg in updated_node.args:
                 keyword = arg.keyword.value if arg.keyword else None
@@ -52,8 +57,7 @@ class OptparseToArgparse(cst.CSTTransformer):
         return updated_node
 
     def leave_Assign(self, original_node: cst.Assign, updated_node: cst.Assign) -> cst.Assign:
-        parse = self.parser.parse
-        if parse is None or original_node is not parse.body[0]:
+        if self.parse is None or original_node is not self.parse:
             return updated_node
         target = cst.AssignTarget(cst.Name(self.parser.namespace or "options"))
         return updated_node.with_changes(targets=[target])
@@ -83,9 +87,14 @@ def _argument(arg: cst.Arg) -> cst.Arg:
     return arg
 
 
+def needed(analysis: Analysis) -> bool:
+    parser = analysis.get(find_parser)
+    return parser is not None and parser.parse is not None and parser.kind == "optparse"
+
+
 def apply(module: cst.Module, context: Context) -> cst.Module:
-    facts = analyze(module)
-    parser = facts.parser
+    parser = context.analysis.get(find_parser)
     if parser is None or parser.kind != "optparse":
         return module
-    return swap_import(module.visit(OptparseToArgparse(parser)), "optparse", "argparse")
+    module = context.rewrite(module, OptparseToArgparse(context, parser))
+    return swap_import(module, "optparse", "argparse")

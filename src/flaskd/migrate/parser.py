@@ -10,66 +10,116 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ._analysis import Declined, Facts, analyze
 from ._edit import (
     Context,
     MainPathEditor,
-    Statement,
     blank,
     ensure_service,
     reflow_service,
     service_call,
 )
+from ._imports import Statement
+from ._parser_helper import helper_parser
+from ._parsing import PARSERS, Parser, is_copy, read_parser
+from ._script import Analysis, Declined, assigned_call
 
 ID = "parser"
 
 
+# -- the facts ----------------------------------------------------------------------------------
+
+
+def find_parser(analysis: Analysis) -> Parser | None:
+    """The script's parser, read from the main path; None when it has none (or is not
+    read yet: the click rule converts a click main() first)."""
+    script = analysis.script
+    if not script.argparse:
+        return None
+    creations = [c for c in script.calls if script.imports.qualify(c.func) in PARSERS]
+    if not creations:
+        return None
+    if len(creations) > 1:
+        raise Declined(creations[1], "two command-line parsers; flaskd takes one")
+    call = creations[0]
+    kind = PARSERS[script.imports.qualify(call.func) or ""]
+    main_body = script.main.body if script.main and script.main.kind != "module" else []
+    for container, at_module in ((script.module.body, True), (main_body, False)):
+        for stmt in container:
+            found = assigned_call(stmt)
+            if found and found[1] is call:
+                assert isinstance(stmt, cst.SimpleStatementLine)
+                parser = Parser(kind, found[0], {found[0]}, stmt, [stmt], [], at_module)  # type: ignore[arg-type]
+                rest = list(container[container.index(stmt) + 1 :])
+                if at_module:
+                    rest += main_body
+                read_parser(script, parser, rest)
+                return parser
+    return helper_parser(script, call, kind)
+
+
+def find_copies(analysis: Analysis) -> list[cst.BaseStatement]:
+    """``app.config["DB"] = args.db`` lines (module-level or on the main path): flaskd now
+    does that itself, the parser rule drops them."""
+    script = analysis.script
+    parser = analysis.get(find_parser)
+    main = script.main
+    if main is None or not script.argparse:
+        return []
+    candidates = list(script.module.body) + (main.body if main.kind != "module" else [])
+    return [s for s in candidates if is_copy(script, parser, s)]
+
+
+# -- the rewrite ----------------------------------------------------------------------------------
+
+
+def needed(analysis: Analysis) -> bool:
+    parser = analysis.get(find_parser)
+    return parser is not None and parser.parse is not None
+
+
 def apply(module: cst.Module, context: Context) -> cst.Module:
-    facts = analyze(module)
-    parser = facts.parser
+    analysis = context.analysis
+    parser = analysis.get(find_parser)
     if parser is None or parser.parse is None:
         return module
     if parser.kind != "argparse":
         raise Declined(parser.create, "an optparse parser; the optparse rule converts it first")
-    module, facts, _ = ensure_service(module, context)
-    parser = facts.parser
-    assert parser is not None
-    assert parser.parse is not None
-    on_main = [s for s in parser.statements if s not in facts.module.body]
-    removed = {id(s) for s in on_main} | {id(parser.parse)} | {id(s) for s in facts.copies}
-    removed |= {id(s) for s in (parser.helper, parser.handoff) if s is not None}
+    module, _ = ensure_service(module, context)
+    top = {id(s) for s in module.body}
+    on_main = [s for s in parser.statements if id(context.now(s)) not in top]
+    gone: list[cst.CSTNode] = [*on_main, parser.parse, *analysis.get(find_copies)]
+    gone += [s for s in (parser.helper, parser.handoff) if s is not None]
+    module = context.rewrite(module, _RemoveParsing(context, gone, parser.namespace or ""))
+    moving = [context.now(s) for s in on_main]
     if parser.local is not None and parser.local != parser.name:
         rename = _Rename(parser.local, parser.name)
         helper = parser.helper.body if parser.helper is not None else None
-        on_main = [_renamed(s, rename) if _within(helper, s) else s for s in on_main]
-    module = module.visit(_RemoveParsing(facts, removed, parser.namespace or ""))
+        moving = [
+            _renamed(now, rename) if _within(helper, s) else now
+            for s, now in zip(on_main, moving, strict=True)
+        ]
 
-    facts = analyze(module)
-    assert facts.service_stmt is not None
     body = list(module.body)
-    at = facts.index(facts.service_stmt)
-    if on_main:
-        moved: list[Statement] = [blank(on_main[0], 1), *on_main[1:]]
+    at = context.index(module, context.service_stmt) if context.service_stmt else 0
+    if moving:
+        moved: list[Statement] = [blank(moving[0], 1), *moving[1:]]
         body[at:at] = moved
-        body[at + len(moved)] = blank(body[at + len(moved)], 0)
+        after = at + len(moved)
+        body[after] = context.replaced(body[after], blank(body[after], 0))
     module = module.with_changes(body=body)
-    return reflow_service(_pass_parser(module, parser.name))
+    return reflow_service(_pass_parser(module, context, parser.name), context)
 
 
-def _pass_parser(module: cst.Module, name: str) -> cst.Module:
+def _pass_parser(module: cst.Module, context: Context, name: str) -> cst.Module:
     """``Service(app, ...)`` becomes ``Service(app, parser, ...)``."""
-    facts = analyze(module)
-    call = service_call(facts)
+    call = service_call(context)
     positional = [a for a in call.args if a.keyword is None]
     if len(positional) >= 2 or any(a.keyword and a.keyword.value == "parser" for a in call.args):
         return module
     args = list(call.args)
     args.insert(1, cst.Arg(cst.Name(name), comma=args[0].comma))
     args[0] = args[0].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-    new = call.with_changes(args=args)
-    result = module.deep_replace(call, new)
-    assert isinstance(result, cst.Module)
-    return result
+    return context.replace(module, call, call.with_changes(args=args))
 
 
 def _renamed(stmt: cst.SimpleStatementLine, rename: _Rename) -> cst.SimpleStatementLine:
@@ -108,9 +158,8 @@ class _Rename(cst.CSTTransformer):
 class _RemoveParsing(MainPathEditor):
     """Drop parse_args(), the parser statements on the main path and ``global args``."""
 
-    def __init__(self, facts: Facts, removed: set[int], namespace: str) -> None:
-        assert facts.main is not None
-        super().__init__(facts.main, removed)
+    def __init__(self, context: Context, removed: list[cst.CSTNode], namespace: str) -> None:
+        super().__init__(context, removed)
         self.namespace = namespace
 
     def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:

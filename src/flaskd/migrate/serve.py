@@ -10,9 +10,10 @@ is not carried over: the debugger is for ``--dev`` only.
 
 from __future__ import annotations
 
+import dataclasses
+
 import libcst as cst
 
-from ._analysis import Facts, analyze
 from ._edit import (
     Context,
     MainPathEditor,
@@ -21,71 +22,264 @@ from ._edit import (
     remove_from_block,
     service_call,
 )
-from ._names import bound_names, declared_global
+from ._names import BUILTINS, bound_names, declared_global, dotted, read_names
+from ._parsing import Option, Parser, decline_other_parsing
+from ._script import Analysis, Declined, Script, calls, check_movable, contains
+from .parser import find_parser
 
 ID = "serve"
 DEBUG_NOTE = "# debug: pass --dev for Flask's reloader and debugger (never on in production)"
+#: Calls that serve the app some other way than app.run.
+SERVERS = {"serve", "run_simple", "make_server", "WSGIServer", "serve_forever", "run"}
+#: app.run keywords that only tune Flask's development server.
+DEV_ONLY = {
+    "use_reloader",
+    "use_debugger",
+    "use_evalex",
+    "threaded",
+    "extra_files",
+    "exclude_patterns",
+    "reloader_type",
+    "reloader_interval",
+    "passthrough_errors",
+    "load_dotenv",
+}
+RUN_POSITIONAL = ("host", "port", "debug", "load_dotenv")
+
+
+@dataclasses.dataclass
+class Run:
+    """The ``app.run(...)`` call and what its arguments map to."""
+
+    stmt: cst.SimpleStatementLine
+    call: cst.Call
+    #: Serving defaults: setting name -> expression (a literal or a module-level expression).
+    serve: dict[str, cst.BaseExpression]
+    #: Options that give the address under another flag: setting -> option (gets an alias).
+    alias: dict[str, Option]
+    #: ``debug=`` was given something other than the script's own ``--debug``.
+    debug: bool
+    #: Main-path statements after ``app.run()`` (the shutdown rule makes them a hook).
+    shutdown: list[cst.BaseStatement] = dataclasses.field(default_factory=list)
+
+
+def find_run(analysis: Analysis) -> Run | None:
+    """``app.run(...)`` on the main path; None when the script has none."""
+    script = analysis.script
+    if not script.argparse:
+        return None
+    parser = analysis.get(find_parser)
+    _check_other_servers(script)
+    if parser is None:
+        decline_other_parsing(script)
+    app = script.app
+    runs = [
+        c
+        for c in script.calls
+        if isinstance(c.func, cst.Attribute)
+        and dotted(c.func.value) == app
+        and c.func.attr.value == "run"
+    ]
+    if not runs:
+        return None
+    if len(runs) > 1:
+        raise Declined(
+            runs[1], f"{app}.run() is called twice: a second server path flaskd cannot map"
+        )
+    call = runs[0]
+    assert script.main is not None
+    body = script.main.body
+    stmt = next(
+        (
+            s
+            for s in body
+            if isinstance(s, cst.SimpleStatementLine)
+            and len(s.body) == 1
+            and isinstance(s.body[0], cst.Expr)
+            and s.body[0].value is call
+        ),
+        None,
+    )
+    if stmt is None:
+        for s in body:
+            if contains(s, call):
+                if isinstance(s, cst.For | cst.While):
+                    raise Declined(call, f"{app}.run() in a loop")
+                raise Declined(call, f"{app}.run() inside a block: a server path flaskd cannot map")
+        raise Declined(call, f"{app}.run() outside the main path")
+    run = Run(stmt, call, {}, {}, debug=False)
+    if script.main.kind != "module":
+        run.shutdown = body[body.index(stmt) + 1 :]
+        for after in run.shutdown:
+            check_movable(script, after)
+    _read_run_args(script, parser, run)
+    return run
+
+
+def _check_other_servers(script: Script) -> None:
+    """Decline another server on the main path: ``waitress.serve(app)``, ``make_server``..."""
+    if script.main is None or script.main.kind == "module":
+        return
+    for stmt in script.main.body:
+        for call in calls(stmt):
+            name = dotted(call.func) or ""
+            last = name.rpartition(".")[2]
+            uses_app = any(dotted(a.value) == script.app for a in call.args)
+            if last in SERVERS and (uses_app or last != "run"):
+                raise Declined(call, f"a second server path, {name}(), that flaskd cannot map")
+
+
+def _read_run_args(script: Script, parser: Parser | None, run: Run) -> None:
+    given: dict[str, cst.BaseExpression] = {}
+    for i, arg in enumerate(run.call.args):
+        if arg.star:
+            raise Declined(run.call, "app.run() with *args or **kwargs")
+        if arg.keyword is None:
+            if i >= len(RUN_POSITIONAL):
+                raise Declined(run.call, "app.run() with extra positional arguments")
+            given[RUN_POSITIONAL[i]] = arg.value
+        else:
+            given[arg.keyword.value] = arg.value
+    for name, value in given.items():
+        if name in ("host", "port"):
+            _serve_value(script, parser, run, name, value)
+        elif name == "debug":
+            run.debug = not _is_debug_flag(parser, value) and dotted(value) not in ("False", "None")
+        elif name == "processes" and _literal(value) in (None, 1):
+            pass
+        elif name not in DEV_ONLY:
+            raise Declined(run.call, f"app.run({name}=...) has no flaskd equivalent")
+
+
+def _literal(node: cst.BaseExpression) -> object:
+    if isinstance(node, cst.Integer):
+        return node.evaluated_value
+    if isinstance(node, cst.SimpleString):
+        return node.evaluated_value
+    return dotted(node)
+
+
+def _is_debug_flag(parser: Parser | None, value: cst.BaseExpression) -> bool:
+    return (
+        parser is not None
+        and isinstance(value, cst.Attribute)
+        and dotted(value.value) == parser.namespace
+        and value.attr.value == "debug"
+        and parser.key("debug") == "DEBUG"
+    )
+
+
+def _serve_value(
+    script: Script, parser: Parser | None, run: Run, setting: str, value: cst.BaseExpression
+) -> None:
+    """Where the serving ``setting`` comes from: the parser's own ``--host``/``--port`` (nothing
+    to do), another option (gets the flag as an alias: that completes the parser facts, whose
+    keys then say HOST/PORT), or a value known at import time (a serving default)."""
+    if dotted(value) == "None":
+        return
+    inner = value
+    if (
+        isinstance(inner, cst.Call)
+        and dotted(inner.func) in ("int", "str")
+        and len(inner.args) == 1
+    ):
+        inner = inner.args[0].value
+    if (
+        parser is not None
+        and parser.namespace is not None
+        and isinstance(inner, cst.Attribute)
+        and dotted(inner.value) == parser.namespace
+    ):
+        option = next((o for o in parser.options if o.dest == inner.attr.value), None)
+        if option is None:
+            raise Declined(value, f"{setting}= reads an option the parser does not declare")
+        if option.address == setting:
+            return
+        if option.address is not None or any(
+            f"--{setting}" in o.flags for o in parser.options if o is not option
+        ):
+            raise Declined(
+                value,
+                f"{setting}= comes from {option.flags[0]}, but --{setting} means something else",
+            )
+        run.alias[setting] = option
+        option.address = setting
+        return
+    names = {n.value for n in read_names(value)}
+    if parser is not None and parser.namespace in names:
+        raise Declined(
+            value,
+            f"{setting}= is computed from the options; flaskd cannot tell the serving {setting}",
+        )
+    main_locals = (
+        bound_names(script.main.body) if script.main and script.main.kind != "module" else set()
+    )
+    module_names = bound_names(
+        s for s in script.module.body if s is not (script.main and script.main.guard)
+    )
+    if names & main_locals or not names <= (module_names | BUILTINS):
+        raise Declined(
+            value,
+            f"{setting}= is computed on the main path; flaskd cannot tell the serving {setting}",
+        )
+    run.serve[setting] = value
+
+
+# -- the rewrite ----------------------------------------------------------------------------------
+
+
+def needed(analysis: Analysis) -> bool:
+    return analysis.get(find_run) is not None
 
 
 def apply(module: cst.Module, context: Context) -> cst.Module:
-    facts = analyze(module)
-    if facts.run is None:
+    run = context.analysis.get(find_run)
+    main = context.analysis.script.main
+    if run is None or main is None:
         return module
-    module, facts, service = ensure_service(module, context)
-    run = facts.run
-    assert run is not None
-    assert facts.main is not None
-    module = _add_aliases(module, facts)
-    facts = analyze(module)
-    run = facts.run
-    assert run is not None
-    assert facts.main is not None
-    module = _add_serve_defaults(module, facts)
-    facts = analyze(module)
-    run = facts.run
-    assert run is not None
-    assert facts.main is not None
+    module, service = ensure_service(module, context)
+    module = _add_aliases(module, context, run)
+    module = _add_serve_defaults(module, context, run)
 
+    stmt = context.now(run.stmt)
     main_call = cst.parse_statement(f"{service}.main()\n")
-    leading = list(run.stmt.leading_lines)
+    leading = list(stmt.leading_lines)
     if run.debug:
         leading.append(cst.EmptyLine(comment=cst.Comment(DEBUG_NOTE)))
     main_call = main_call.with_changes(leading_lines=leading)
-    if facts.main.kind == "module":
+    if main.kind == "module":
         guard = cst.parse_statement(f'if __name__ == "__main__":\n    {service}.main()\n')
         assert isinstance(guard, cst.If)
         comments = [line for line in leading if line.comment is not None]
         block = guard.body.with_changes(body=[main_call.with_changes(leading_lines=comments)])
         replacement = guard.with_changes(body=block, leading_lines=[cst.EmptyLine()] * 2)
-        body = [replacement if s is run.stmt else s for s in module.body]
-        return reflow_service(module.with_changes(body=body))
-    return reflow_service(module.visit(_ReplaceRun(facts, run.stmt, main_call)))
+        body = [replacement if s is stmt else s for s in module.body]
+        return reflow_service(module.with_changes(body=body), context)
+    module = context.rewrite(module, _ReplaceRun(context, stmt, main_call), [stmt])
+    return reflow_service(module, context)
 
 
-def _add_aliases(module: cst.Module, facts: Facts) -> cst.Module:
+def _add_aliases(module: cst.Module, context: Context, run: Run) -> cst.Module:
     """``add_argument("--listen-port")`` becomes ``add_argument("--listen-port", "--port")``."""
-    assert facts.run is not None
-    for setting, option in facts.run.alias.items():
-        args = list(option.call.args)
+    for setting, option in run.alias.items():
+        call = context.now(option.call)
+        args = list(call.args)
         last = max(i for i, a in enumerate(args) if a.keyword is None)
         flag = cst.Arg(cst.SimpleString(f'"--{setting}"'), comma=args[last].comma)
         args[last] = args[last].with_changes(
             comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
         )
         args.insert(last + 1, flag)
-        result = module.deep_replace(option.call, option.call.with_changes(args=args))
-        assert isinstance(result, cst.Module)
-        module = result
+        module = context.replace(module, call, call.with_changes(args=args))
     return module
 
 
-def _add_serve_defaults(module: cst.Module, facts: Facts) -> cst.Module:
-    assert facts.run is not None
-    if not facts.run.serve:
+def _add_serve_defaults(module: cst.Module, context: Context, run: Run) -> cst.Module:
+    if not run.serve:
         return module
-    call = service_call(facts)
+    call = service_call(context)
     code = cst.Module([]).code_for_node
-    items = ", ".join(f'"{k}": {code(v)}' for k, v in facts.run.serve.items())
+    items = ", ".join(f'"{k}": {code(v)}' for k, v in run.serve.items())
     args = list(call.args)
     args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
     args.append(
@@ -95,17 +289,16 @@ def _add_serve_defaults(module: cst.Module, facts: Facts) -> cst.Module:
             equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
         )
     )
-    result = module.deep_replace(call, call.with_changes(args=args))
-    assert isinstance(result, cst.Module)
-    return result
+    return context.replace(module, call, call.with_changes(args=args))
 
 
 class _ReplaceRun(MainPathEditor):
     """Swap ``app.run(...)`` for ``service.main()``; main() keeps only its docstring."""
 
-    def __init__(self, facts: Facts, run: cst.BaseStatement, main_call: cst.BaseStatement) -> None:
-        assert facts.main is not None
-        super().__init__(facts.main, set())
+    def __init__(
+        self, context: Context, run: cst.BaseStatement, main_call: cst.BaseStatement
+    ) -> None:
+        super().__init__(context, [])
         self.run = run
         self.main_call = main_call
 

@@ -9,19 +9,34 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ._analysis import analyze
 from ._edit import Context, add_hook, ensure_service
+from ._script import Analysis
+from .serve import find_run
 
 ID = "shutdown"
 DOC = '"""Run on a graceful stop: the code that followed app.run() in the script."""'
 
 
+def _code(analysis: Analysis) -> list[cst.BaseStatement]:
+    run = analysis.get(find_run)
+    return run.shutdown if run is not None else []
+
+
+def needed(analysis: Analysis) -> bool:
+    return bool(_code(analysis))
+
+
 def apply(module: cst.Module, context: Context) -> cst.Module:
-    facts = analyze(module)
-    if not facts.shutdown:
+    code = _code(context.analysis)
+    if not code:
         return module
-    _, facts, _ = ensure_service(module, context)
+    module, _ = ensure_service(module, context)
     # Names it assigns stay its own locals; what it reads is global (the startup rule made it so).
     return add_hook(
-        facts, "on_shutdown", facts.shutdown, names=["shutdown", "stop", "on_shutdown"], doc=DOC
+        module,
+        context,
+        "on_shutdown",
+        code,
+        names=["shutdown", "stop", "on_shutdown"],
+        doc=DOC,
     )

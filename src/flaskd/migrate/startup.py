@@ -11,31 +11,125 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ._analysis import Facts, analyze
 from ._edit import Context, add_hook, ensure_service
-from ._names import bound_names, declared_global, is_variable, read_names
+from ._names import bound_names, declared_global, dotted, read_names
+from ._parsing import Parser
+from ._script import Analysis, Declined, Script, check_movable, is_docstring, variables
+from .parser import find_copies, find_parser
+from .serve import find_run
 
 ID = "startup"
 DOC = '"""Run once per process before serving: the start-up code of the script\'s main path."""'
 
 
-def apply(module: cst.Module, context: Context) -> cst.Module:
-    facts = analyze(module)
-    if not facts.init:
-        return module
-    _, facts, _ = ensure_service(module, context)
-    assert facts.main is not None
-    moved = {id(s) for s in facts.init}
-    globals_ = _globals(facts, facts.init, moved)
-    outside = bound_names(
-        s
-        for s in facts.module.body
-        if id(s) not in moved and s is not facts.main.guard and s is not facts.main.function
+def find_init(analysis: Analysis) -> list[cst.BaseStatement]:
+    """Main-path statements that are init code: they become the start-up hook."""
+    script = analysis.script
+    main = script.main
+    if main is None or not script.argparse:
+        return []
+    parser = analysis.get(find_parser)
+    run = analysis.get(find_run)
+    init: list[cst.BaseStatement] = []
+    skip: set[int] = set()
+    if parser is not None:
+        skip |= {id(s) for s in parser.statements}
+        if parser.parse is not None:
+            skip.add(id(parser.parse))
+        if parser.handoff is not None:
+            skip.add(id(parser.handoff))
+    if run is not None:
+        skip.add(id(run.stmt))
+        skip |= {id(s) for s in run.shutdown}
+    skip |= {id(s) for s in analysis.get(find_copies)}
+    if parser is not None and parser.parse is not None and parser.parse in script.module.body:
+        init = _import_time_init(script, parser, skip)
+    if main.kind == "module" or run is None:
+        return init  # without app.run, the main path is not how the app is served
+    body = [s for s in main.body if id(s) not in skip and not _is_trivial(script, s)]
+    if main.kind == "function":
+        body = [s for s in body if not _is_global(s)]
+        if body and is_docstring(body[0]) and main.body and body[0] is main.body[0]:
+            body = body[1:]
+    for stmt in body:
+        check_movable(script, stmt)
+    return init + body
+
+
+def _is_global(stmt: cst.BaseStatement) -> bool:
+    return isinstance(stmt, cst.SimpleStatementLine) and all(
+        isinstance(s, cst.Global) for s in stmt.body
     )
+
+
+def _is_trivial(script: Script, stmt: cst.BaseStatement) -> bool:
+    """``pass``, or the ``service.main()`` a migrated script already has."""
+    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+        return False
+    small = stmt.body[0]
+    if isinstance(small, cst.Pass):
+        return True
+    return (
+        isinstance(small, cst.Expr)
+        and isinstance(small.value, cst.Call)
+        and script.service is not None
+        and dotted(small.value.func) == f"{script.service}.main"
+    )
+
+
+def _import_time_init(script: Script, parser: Parser, skip: set[int]) -> list[cst.BaseStatement]:
+    """Module-level statements that need the parsed options, and what needs those."""
+    if parser.parse is None or parser.namespace is None:
+        return []
+    body = list(script.module.body)
+    start = body.index(parser.parse) + 1
+    tainted = {parser.namespace}
+    moved: list[cst.BaseStatement] = []
+    for stmt in body[start:]:
+        if id(stmt) in skip or stmt is (script.main.guard if script.main else None):
+            continue
+        reads = {n.value for n in read_names(stmt, at_import=True)}
+        if reads & tainted:
+            if isinstance(stmt, cst.FunctionDef | cst.ClassDef):
+                raise Declined(stmt, "a definition that needs the parsed options at import time")
+            check_movable(script, stmt)
+            moved.append(stmt)
+            tainted |= bound_names([stmt])
+    tainted.discard(parser.namespace)
+    for stmt in body[start:]:
+        if stmt in moved or id(stmt) in skip:
+            continue
+        late = {n.value for n in read_names(stmt, at_import=True)} & tainted
+        if late:
+            raise Declined(
+                stmt, f"{sorted(late)[0]} comes from the options but is used at import time"
+            )
+    return moved
+
+
+# -- the rewrite ----------------------------------------------------------------------------------
+
+
+def needed(analysis: Analysis) -> bool:
+    return bool(analysis.get(find_init))
+
+
+def apply(module: cst.Module, context: Context) -> cst.Module:
+    analysis = context.analysis
+    init = analysis.get(find_init)
+    main = analysis.script.main
+    if not init or main is None:
+        return module
+    module, _ = ensure_service(module, context)
+    moved = context.ids(init)
+    globals_ = _globals(context, init)
+    main_path = {id(context.now(s)) for s in (main.guard, main.function) if s is not None}
+    outside = bound_names(s for s in module.body if id(s) not in moved | main_path)
     return add_hook(
-        facts,
+        module,
+        context,
         "on_startup",
-        facts.init,
+        init,
         names=["startup", "start_up", "on_startup"],
         doc=DOC,
         globals_=sorted(globals_),
@@ -43,31 +137,19 @@ def apply(module: cst.Module, context: Context) -> cst.Module:
     )
 
 
-def _globals(facts: Facts, init: list[cst.BaseStatement], moved: set[int]) -> set[str]:
+def _globals(context: Context, init: list[cst.BaseStatement]) -> set[str]:
     """Names the hook must declare global: assigned by init code, needed elsewhere."""
-    assert facts.main is not None
-    assigned = bound_names(init) - {facts.app or ""}
-    if facts.main.kind == "function":
+    analysis = context.analysis
+    main = analysis.script.main
+    assert main is not None
+    assigned = bound_names(context.now(s) for s in init) - {analysis.script.app or ""}
+    if main.kind == "function":
         # main()'s globals, and its locals the code after app.run() (the shutdown hook) reads
-        later = {n.value for s in facts.shutdown for n in read_names(s)}
-        return assigned & (declared_global(facts.main.body) | later)
-    seen: set[str] = set()
-
-    class Outside(cst.CSTVisitor):
-        def __init__(self) -> None:
-            self.stack: list[cst.CSTNode] = []
-
-        def on_visit(self, node: cst.CSTNode) -> bool:
-            parent = self.stack[-1] if self.stack else None
-            self.stack.append(node)  # on_leave still runs
-            if id(node) in moved or not is_variable(node, parent):
-                return False
-            if isinstance(node, cst.Name):
-                seen.add(node.value)
-            return True
-
-        def on_leave(self, original_node: cst.CSTNode) -> None:
-            self.stack.pop()
-
-    facts.module.visit(Outside())
-    return assigned & seen
+        run = analysis.get(find_run)
+        shutdown = run.shutdown if run is not None else []
+        later = {n.value for s in shutdown for n in read_names(context.now(s))}
+        return assigned & (declared_global(main.body) | later)
+    elsewhere = {
+        name for name in assigned if next(variables(analysis.script, name, init), None) is not None
+    }
+    return assigned & elsewhere

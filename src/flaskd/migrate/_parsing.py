@@ -1,0 +1,294 @@
+"""Parser facts: the script's argparse (or optparse) parser, where it is built and parsed,
+its options and the config key each gives.
+
+Read by the rules that rewrite it (``parser``, ``optparse``) and by those whose code reads
+the options (``serve``, ``startup``, ``options``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal
+
+import libcst as cst
+
+from ._names import dotted, local_names, read_names, string_value, walk
+from ._script import (
+    Declined,
+    Script,
+    calls,
+    contains,
+    visible_names,
+)
+
+PARSERS = {"argparse.ArgumentParser": "argparse", "optparse.OptionParser": "optparse"}
+#: Parser methods whose statements move with the parser (they only declare options).
+DECLARING = {
+    "add_argument",
+    "add_option",
+    "add_argument_group",
+    "add_mutually_exclusive_group",
+    "set_defaults",
+    "set_usage",
+}
+#: Parser methods init code may still call once the parser is module-level.
+USABLE = {"error", "print_help", "print_usage", "exit", "format_help", "format_usage"}
+#: The flags flaskd serves on: an option with one of them gives that serving setting.
+ADDRESS = {"--host": "host", "--port": "port"}
+
+
+@dataclasses.dataclass
+class Option:
+    """One ``add_argument``/``add_option`` call."""
+
+    stmt: cst.SimpleStatementLine
+    call: cst.Call
+    flags: list[str]
+    dest: str
+    #: The serving setting this option gives (``--host``/``--port``), if any.
+    address: str | None
+
+
+@dataclasses.dataclass
+class Parser:
+    """The script's argparse or optparse parser."""
+
+    kind: Literal["argparse", "optparse"]
+    name: str
+    #: Names that refer to the parser or one of its argument groups.
+    aliases: set[str]
+    create: cst.SimpleStatementLine
+    #: Every statement that builds it: creation, add_argument, groups, set_defaults.
+    statements: list[cst.SimpleStatementLine]
+    options: list[Option]
+    #: True when the parser is built at module level, False when on the main path.
+    at_module_level: bool
+    parse: cst.SimpleStatementLine | None = None
+    #: The name ``parse_args()`` is assigned to (``args``).
+    namespace: str | None = None
+    #: optparse's list of positional arguments, when ``(opts, args) = parse_args()``.
+    positional: str | None = None
+    #: The module-level function that builds it (``def parse(): ...``), removed once it moved.
+    helper: cst.FunctionDef | None = None
+    #: The parser's name inside the helper, when the main path calls it something else.
+    local: str | None = None
+    #: ``parser = build_parser()`` on the main path, removed once the parser moved.
+    handoff: cst.SimpleStatementLine | None = None
+
+    def key(self, dest: str) -> str | None:
+        """The config key the option with this ``dest`` is read from."""
+        for option in self.options:
+            if option.dest == dest:
+                return (option.address or dest).upper()
+        return None
+
+
+def method_call(
+    stmt: cst.BaseStatement, owners: set[str]
+) -> tuple[str | None, str, cst.Call] | None:
+    """``(assigned name, method, call)`` for ``[x =] owner.method(...)`` with owner in owners."""
+    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+        return None
+    small = stmt.body[0]
+    target: str | None = None
+    if isinstance(small, cst.Expr):
+        value = small.value
+    elif isinstance(small, cst.Assign) and len(small.targets) == 1:
+        value = small.value
+        t = small.targets[0].target
+        target = t.value if isinstance(t, cst.Name) else None
+    else:
+        return None
+    if (
+        isinstance(value, cst.Call)
+        and isinstance(value.func, cst.Attribute)
+        and dotted(value.func.value) in owners
+    ):
+        return target, value.func.attr.value, value
+    return None
+
+
+def read_parser(script: Script, parser: Parser, statements: list[cst.BaseStatement]) -> None:
+    for stmt in statements:
+        found = method_call(stmt, parser.aliases)
+        if found is None:
+            continue
+        target, method, call = found
+        assert isinstance(stmt, cst.SimpleStatementLine)
+        if method in DECLARING and (
+            target is None or (method.startswith("add_") and "group" in method)
+        ):
+            if target is not None:
+                parser.aliases.add(target)
+            parser.statements.append(stmt)
+            if method in ("add_argument", "add_option"):
+                parser.options.append(option(stmt, call, parser.kind))
+        elif method == "parse_args" and target is not None:
+            if parser.parse is not None:
+                raise Declined(stmt, "parse_args() is called twice")
+            check_parse_call(call)
+            parser.parse, parser.namespace = stmt, target
+        elif method == "parse_args":
+            _optparse_parse(stmt, call, parser)
+    _check_parser_uses(script, parser)
+    if parser.positional is not None and visible_names(script, parser.positional, parser.parse):
+        raise Declined(
+            parser.parse, f"optparse's positional arguments {parser.positional!r} are used"
+        )
+
+
+def _optparse_parse(stmt: cst.SimpleStatementLine, call: cst.Call, parser: Parser) -> None:
+    small = stmt.body[0]
+    if parser.kind != "optparse" or not isinstance(small, cst.Assign):
+        raise Declined(stmt, "parse_args() result is not assigned to one name")
+    target = small.targets[0].target
+    if isinstance(target, cst.Tuple) and len(target.elements) == 2:
+        first, second = (e.value for e in target.elements)
+        if isinstance(first, cst.Name) and isinstance(second, cst.Name):
+            check_parse_call(call)
+            parser.parse, parser.namespace, parser.positional = stmt, first.value, second.value
+            return
+    raise Declined(stmt, "parse_args() result is not assigned to `(options, args)`")
+
+
+def check_parse_call(call: cst.Call) -> None:
+    if not call.args:
+        return
+    if len(call.args) == 1 and dotted(call.args[0].value) == "None":
+        return
+    value = call.args[0].value
+    if (
+        len(call.args) == 1
+        and isinstance(value, cst.Subscript)
+        and dotted(value.value) == "sys.argv"
+    ):
+        return
+    raise Declined(call, "parse_args() is given an argument list; flaskd parses sys.argv itself")
+
+
+def option_names(call: cst.Call, what: str) -> tuple[list[str], list[cst.Arg]]:
+    """The names an option is declared with (the string literals given positionally) and its
+    keyword arguments; declined for ``*args`` or a name that is not a string literal."""
+    names: list[str] = []
+    keywords: list[cst.Arg] = []
+    for arg in call.args:
+        if arg.star:
+            raise Declined(call, f"{what} declared with *args or **kwargs")
+        if arg.keyword is not None:
+            keywords.append(arg)
+            continue
+        name = string_value(arg.value)
+        if name is None:
+            raise Declined(call, f"{what} whose name is not a string literal")
+        names.append(name)
+    return names, keywords
+
+
+def option(stmt: cst.SimpleStatementLine, call: cst.Call, kind: str) -> Option:
+    flags, keywords = option_names(call, "an option")
+    dest: str | None = None
+    for arg in keywords:
+        assert arg.keyword is not None
+        if arg.keyword.value == "dest":
+            dest = string_value(arg.value)
+            if dest is None:
+                raise Declined(call, "an option whose dest is not a string literal")
+        elif kind == "optparse" and (
+            arg.keyword.value == "callback" or string_value(arg.value) == "callback"
+        ):
+            raise Declined(call, "an optparse callback option")
+    if not flags:
+        raise Declined(call, "an option without a name")
+    if dest is None:
+        if not flags[0].startswith("-"):
+            dest = flags[0]
+        else:
+            long = [f for f in flags if f.startswith("--")]
+            dest = (long or flags)[0].lstrip("-").replace("-", "_")
+    address = next((ADDRESS[f] for f in flags if f in ADDRESS), None)
+    return Option(stmt, call, flags, dest, address)
+
+
+def _check_parser_uses(script: Script, parser: Parser) -> None:
+    """Every use of the parser is one we know: building, parsing, or a method init code may call."""
+    known = {id(s) for s in parser.statements} | {id(script.service_stmt)}
+    if parser.parse is not None:
+        known.add(id(parser.parse))
+    if parser.handoff is not None:
+        known.add(id(parser.handoff))
+    if parser.helper is not None and isinstance(parser.helper.body, cst.IndentedBlock):
+        known |= {id(s) for s in parser.helper.body.body}
+    for stmt in walk(script.module, leaves=cst.SimpleStatementLine):
+        if not isinstance(stmt, cst.SimpleStatementLine) or id(stmt) in known:
+            continue
+        for name in read_names(stmt):
+            if name.value in parser.aliases:
+                for call in calls(stmt):
+                    if (
+                        isinstance(call.func, cst.Attribute)
+                        and call.func.value is name
+                        and call.func.attr.value in USABLE
+                    ):
+                        break
+                else:
+                    if name.value in _shadowing_scopes(script, stmt):
+                        continue
+                    raise Declined(
+                        stmt, f"the parser {name.value!r} is used in a way flaskd cannot follow"
+                    )
+
+
+def _shadowing_scopes(script: Script, stmt: cst.CSTNode) -> set[str]:
+    """Names bound locally by the module-level function holding ``stmt``, if any."""
+    for top in script.module.body:
+        if isinstance(top, cst.FunctionDef) and contains(top, stmt):
+            if script.main and top is script.main.function:
+                return set()
+            return local_names(top)
+    return set()
+
+
+def decline_other_parsing(script: Script) -> None:
+    """Options read with click, getopt or sys.argv on the main path: no clear mapping."""
+    if script.main is None:
+        return
+    if script.main.kind == "module":
+        scope: list[cst.BaseStatement] = [
+            s for s in script.module.body if not isinstance(s, cst.FunctionDef | cst.ClassDef)
+        ]
+    else:
+        scope = script.main.body
+    for stmt in scope:
+        for call in calls(stmt):
+            qualified = script.imports.qualify(call.func) or ""
+            if qualified.startswith("getopt."):
+                raise Declined(call, "options parsed with getopt; convert them to argparse first")
+            if qualified.startswith("click."):
+                raise Declined(call, "options parsed with click; convert them to argparse first")
+        if any(script.imports.qualify(node) == "sys.argv" for node in walk(stmt)):
+            raise Declined(stmt, "options read from sys.argv; declare them with argparse first")
+
+
+def is_copy(script: Script, parser: Parser | None, stmt: cst.BaseStatement) -> bool:
+    """``app.config["DB"] = args.db``, or the same once rewritten (a self-assignment)."""
+    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+        return False
+    small = stmt.body[0]
+    if not isinstance(small, cst.Assign) or len(small.targets) != 1:
+        return False
+    target = small.targets[0].target
+    if not isinstance(target, cst.Subscript) or dotted(target.value) != f"{script.app}.config":
+        return False
+    code = script.module.code_for_node
+    if code(target) == code(small.value):
+        return True
+    index = target.slice[0].slice if len(target.slice) == 1 else None
+    key = string_value(index.value) if isinstance(index, cst.Index) else None
+    value = small.value
+    return (
+        key is not None
+        and parser is not None
+        and isinstance(value, cst.Attribute)
+        and dotted(value.value) == parser.namespace
+        and parser.key(value.attr.value) == key
+    )
