@@ -17,20 +17,18 @@ there is an error.
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import difflib
 import functools
 import json
 import logging
-import re
-import tomllib
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import flask
 
+from ._config_files import load_file
 from ._envfile import EnvFile, place
 from ._errors import ConfigError
 from ._fields import MASK, BadValue, Field, field_like, hide_password, looks_secret, mask
@@ -38,10 +36,6 @@ from ._parser import Schema
 from ._settings import ENV_PREFIX, SETTINGS, Serve
 
 log = logging.getLogger("flaskd")
-
-_TOML_TABLE = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]")
-_TOML_KEY = re.compile(r"""^\s*(["']?)([A-Za-z0-9_-]+)\1\s*=""")
-_TOML_ERROR = re.compile(r"^(.*) \(at line (\d+), column (\d+)\)$")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -178,7 +172,7 @@ def resolve(
     path, origin = _config_path(prefix, sources)
     if path is not None:
         resolved.config_file = path
-        app_data, serve_data = _load_file(path, origin)
+        app_data, serve_data = load_file(path, origin)
         toml = path.endswith(".toml")
         for key, (data, where) in app_data.items():
             if key not in known:
@@ -334,65 +328,6 @@ def _read_secret(path: Path, where: str) -> str:
         raise ConfigError(f"{where}: cannot read {str(path)!r}: {e.strerror}") from None
 
 
-def _load_file(
-    path: str, origin: str
-) -> tuple[dict[str, tuple[Any, str]], dict[str, tuple[Any, str]]]:
-    """Read a config file into (app values, serving values), each with its ``file:line``."""
-    file = Path(path)
-    if file.suffix not in (".toml", ".py"):
-        raise ConfigError(f"{origin}: config file {path!r} is neither .toml nor .py")
-    if not file.is_file():
-        raise ConfigError(f"{origin}: config file {path!r} not found")
-    return _load_toml(file) if file.suffix == ".toml" else (_load_py(file), {})
-
-
-def _load_toml(file: Path) -> tuple[dict[str, tuple[Any, str]], dict[str, tuple[Any, str]]]:
-    text = file.read_text()
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        m = _TOML_ERROR.match(str(e))
-        place = f"{file}:{m[2]}:{m[3]}: invalid TOML: {m[1]}" if m else f"{file}: invalid TOML: {e}"
-        raise ConfigError(place) from None
-    lines: dict[tuple[str, str], int] = {}
-    table = ""
-    for number, line in enumerate(text.splitlines(), 1):
-        if m := _TOML_TABLE.match(line):
-            table = m[1]
-        elif m := _TOML_KEY.match(line):
-            lines.setdefault((table, m[2]), number)
-
-    def where(table: str, key: str) -> str:
-        number = lines.get((table, key)) or lines.get(("", table))
-        return f"{file}:{number}" if number else str(file)
-
-    app: dict[str, tuple[Any, str]] = {}
-    serve: dict[str, tuple[Any, str]] = {}
-    for key, value in data.items():
-        if key == "serve" and isinstance(value, dict):
-            serve = {k: (v, where("serve", k)) for k, v in value.items()}
-        else:
-            app[key.upper()] = (value, where("", key))
-    return app, serve
-
-
-def _load_py(file: Path) -> dict[str, tuple[Any, str]]:
-    config = flask.Config(str(file.parent))
-    try:
-        config.from_pyfile(str(file.resolve()))
-    except SyntaxError as e:
-        raise ConfigError(f"{file}:{e.lineno}: invalid Python: {e.msg}") from None
-    except Exception as e:
-        raise ConfigError(f"{file}: failed to load: {type(e).__name__}: {e}") from None
-    lines: dict[str, int] = {}
-    for node in ast.parse(file.read_text()).body:
-        targets = node.targets if isinstance(node, ast.Assign) else []
-        for target in targets:
-            if isinstance(target, ast.Name):
-                lines.setdefault(target.id, node.lineno)
-    return {k: (v, f"{file}:{lines[k]}" if k in lines else str(file)) for k, v in config.items()}
-
-
 def _closest(name: str, known: Iterable[str], cutoff: float = 0.6) -> str | None:
     """The known name that ``name`` is most likely a typo of, if any is close enough."""
     close = difflib.get_close_matches(name, list(known), n=1, cutoff=cutoff)
@@ -511,16 +446,3 @@ def _note_collisions(schema: Schema, baseline: flask.Config, resolved: Resolved)
                     else ""
                 )
             )
-
-
-#: The warnings this process logged, inherited by the workers a server forks from it.
-_said: set[str] = set()
-
-
-def warn(notes: Iterable[str]) -> None:
-    """Log each note as a warning, once per process: a pre-fork server's workers do not
-    repeat what their main process said before forking them."""
-    for note in notes:
-        if note not in _said:
-            _said.add(note)
-            log.warning("%s", note)

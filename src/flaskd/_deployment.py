@@ -28,8 +28,7 @@ from ._service import Service
 from ._settings import SETTINGS
 from ._sockets import Address, addresses
 from ._target import load_target
-from .servers import load_server
-from .servers.base import check_probe_paths
+from .servers.base import check_probe_paths, load_server
 
 if TYPE_CHECKING:
     from .servers.base import Server

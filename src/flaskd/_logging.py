@@ -14,6 +14,7 @@ import os
 import sys
 import time
 import tomllib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +114,16 @@ def _read_config(path: str) -> dict[str, Any]:
     except (ValueError, TypeError, AttributeError, ImportError) as e:
         raise ConfigError(f"{where}: logging rejects it: {e}") from None
     return dict(data)
+
+
+#: The warnings this process logged, inherited by the workers a server forks from it.
+_said: set[str] = set()
+
+
+def warn(notes: Iterable[str]) -> None:
+    """Log each note as a warning, once per process: a pre-fork server's workers do not
+    repeat what their main process said before forking them."""
+    for note in notes:
+        if note not in _said:
+            _said.add(note)
+            logging.getLogger("flaskd").warning("%s", note)

@@ -10,16 +10,16 @@ from typing import TYPE_CHECKING
 
 from ._errors import ConfigError, StartupError
 from ._logging import setup_logging
-from .servers import load_server
+from .servers.base import load_server
 
 if TYPE_CHECKING:
     from ._config import Resolved
-    from ._service import Service
+    from ._protocols import Lifecycle
 
 log = logging.getLogger("flaskd")
 
 
-def serve(service: Service, resolved: Resolved, *, dev: bool = False) -> None:
+def serve(service: Lifecycle, resolved: Resolved, *, dev: bool = False) -> None:
     """Serve ``service`` with the backend the configuration names until a graceful stop.
 
     Raises `ConfigError` for a setting the backend cannot honour or an address

@@ -16,8 +16,9 @@ from typing import Any, NoReturn, TypeVar
 
 import flask
 
-from ._config import Resolved, Sources, resolve, warn
+from ._config import Resolved, Sources, resolve
 from ._errors import StartupError
+from ._logging import warn
 from ._parser import read_parser
 from ._settings import ENV_PREFIX, SETTINGS
 from ._state import state as process_state

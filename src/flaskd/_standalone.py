@@ -12,12 +12,12 @@ from ._envfile import load_env_files
 from ._settings import SETTINGS
 
 if TYPE_CHECKING:
-    from ._service import Service
+    from ._protocols import Configurable
 
 _SERVE = "flaskd_serve_"
 
 
-def build_parser(service: Service) -> argparse.ArgumentParser:
+def build_parser(service: Configurable) -> argparse.ArgumentParser:
     """The app's parser with the serving options added: what ``--help`` shows."""
     base = service.parser or argparse.ArgumentParser()
     parser = copy.deepcopy(base)
@@ -59,7 +59,7 @@ def build_parser(service: Service) -> argparse.ArgumentParser:
     return parser
 
 
-def parse_command_line(service: Service, argv: Sequence[str]) -> tuple[Sources, bool]:
+def parse_command_line(service: Configurable, argv: Sequence[str]) -> tuple[Sources, bool]:
     """Parse ``argv``; return the sources it gives and whether dev mode was asked for.
 
     Only the flags actually given count as the "flag" source, so a parser

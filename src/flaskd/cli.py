@@ -19,7 +19,7 @@ from ._run import serve
 from ._settings import SETTINGS
 from ._target import load_target
 from .migrate.command import migrate
-from .servers import load_server
+from .servers.base import load_server
 
 TARGET_HELP = (
     "TARGET is a file (notes.py), a module (notes), or module:name or module:factory(args)."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import ipaddress
 import logging
 import os
@@ -14,18 +15,19 @@ import flask
 from werkzeug.exceptions import HTTPException
 
 from .. import _sdnotify
-from .._config import warn
 from .._errors import ConfigError
+from .._logging import warn
 from .._middleware import WSGIApp, wrap
 from .._settings import SETTINGS
 from .._sockets import addresses, describe, open_sockets, socket_files
 from .._state import state as process_state
+from . import EXTRAS, SERVERS
 
 if TYPE_CHECKING:
     import threading
 
     from .._config import Resolved
-    from .._service import Service
+    from .._protocols import Lifecycle
     from .._settings import Serve
 
 log = logging.getLogger("flaskd")
@@ -50,7 +52,7 @@ class Server:
     package = "?"  # the package that serves, which the process must be able to read
     unsupported: ClassVar[dict[str, str]] = {}
 
-    def __init__(self, service: Service, resolved: Resolved) -> None:
+    def __init__(self, service: Lifecycle, resolved: Resolved) -> None:
         self.service = service
         self.resolved = resolved
         #: The serving settings, typed.
@@ -181,3 +183,18 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def load_server(name: str) -> type[Server]:
+    """Import and return the server class registered under ``name``."""
+    module_name, _, class_name = SERVERS[name].partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        if name in EXTRAS and e.name == EXTRAS[name]:
+            raise ConfigError(
+                f"{name} is not installed: pip install 'flaskd[{EXTRAS[name]}]'"
+            ) from None
+        raise
+    server: type[Server] = getattr(module, class_name)
+    return server
