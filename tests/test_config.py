@@ -164,7 +164,7 @@ def test_serve_settings_precedence(tmp_path: Path) -> None:
     r = resolve(
         service,
         {"PREC_CONFIG": str(file), "FLASKD_PORT": "7001", "FLASKD_HOST": "127.0.0.3"},
-        serve_flags={"host": ("127.0.0.4", "--host")},
+        serve_flags={"host": ("127.0.0.4", "flag --host")},
     )
     assert r.serve["log_level"].source == "default"
     assert r.serve["threads"].value == 6

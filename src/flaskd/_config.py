@@ -94,9 +94,9 @@ class Sources:
     environ: Mapping[str, str]
     #: App keys given as flags: key -> (value already converted by argparse, flag).
     app_flags: Mapping[str, tuple[Any, str]] = dataclasses.field(default_factory=dict)
-    #: Serving settings given as flags: name -> (text or value, flag).
+    #: Serving settings given as flags: name -> (text or value, where: "flag --port").
     serve_flags: Mapping[str, tuple[Any, str]] = dataclasses.field(default_factory=dict)
-    #: The config file named on the command line: (path, flag).
+    #: The config file named on the command line: (path, where: "flag --config").
     config_flag: tuple[str, str] | None = None
     #: Whether this mode reads the command line (standalone), for the missing-value message.
     command_line: bool = False
@@ -114,8 +114,12 @@ class Sources:
     ) -> Sources:
         """The sources of a ``flaskd`` command: ``serve_flags`` are its serving options by
         name, None (or empty) where not given."""
-        given = {n: (v, SETTINGS[n].flag) for n, v in serve_flags.items() if v not in (None, ())}
-        config = (config_file, "--config") if config_file else None
+        given = {
+            n: (v, f"flag {SETTINGS[n].flag}")
+            for n, v in serve_flags.items()
+            if v not in (None, ())
+        }
+        config = (config_file, "flag --config") if config_file else None
         return cls(environ, serve_flags=given, config_flag=config, env_files=env_files)
 
     @functools.cached_property
@@ -213,8 +217,8 @@ def resolve(
 
     for key, (value, flag) in sources.app_flags.items():
         values[key] = Value(value, f"flag {flag}", _secret(fields, key))
-    for name, (data, flag) in sources.serve_flags.items():
-        serve[name] = Value(_convert(SETTINGS[name].field, data, f"flag {flag}"), f"flag {flag}")
+    for name, (data, where) in sources.serve_flags.items():
+        serve[name] = Value(_convert(SETTINGS[name].field, data, where), where)
 
     _check_exclusive(schema, values)
     resolved.missing = _missing(schema, values, prefix, sources)
@@ -263,7 +267,7 @@ def _serve_defaults(schema: Schema, serve_defaults: Mapping[str, Any]) -> dict[s
 
 def _config_path(prefix: str, sources: Sources) -> tuple[str | None, str]:
     if sources.config_flag is not None:
-        return sources.config_flag[0], f"flag {sources.config_flag[1]}"
+        return sources.config_flag
     env = prefix + "CONFIG"
     if sources.variables.get(env):
         return sources.variables[env], sources.where(env)

@@ -76,6 +76,7 @@ class Service:
         self._starting: int | None = None  # the thread running the start-up hooks
         self._wsgi_app = app.wsgi_app
         app.wsgi_app = self._first_request  # type: ignore[method-assign]
+        app.extensions["flaskd"] = self
         # Configure on the first app context too (flask shell, flask routes, a custom
         # command, a test's app.app_context()), unless flaskd runs the app: it starts the
         # service itself, with the command line's configuration, once the module is loaded.
@@ -84,6 +85,12 @@ class Service:
         # Flask's CLI and gunicorn accept a factory only if it is a plain function
         # (inspect.isfunction), so create_app is one, bound to this service.
         self.create_app = self._factory()
+
+    @classmethod
+    def of(cls, app: flask.Flask) -> Service:
+        """The `Service` made for ``app``, or a new one (with flaskd's defaults) if none was."""
+        service = app.extensions.get("flaskd")
+        return service if isinstance(service, Service) else cls(app)
 
     def __repr__(self) -> str:
         return f"<Service {self.app.name!r} env_prefix={self.env_prefix!r}>"

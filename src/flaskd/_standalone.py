@@ -83,14 +83,14 @@ def parse_command_line(service: Configurable, argv: Sequence[str]) -> tuple[Sour
     app_flags, serve_flags = {}, {}
     for name, action in service.schema.address.items():
         if action.dest in given:
-            serve_flags[name] = (given.pop(action.dest), _flag(action))
+            serve_flags[name] = (given.pop(action.dest), f"flag {_flag(action)}")
     config = given.pop(_SERVE + "config", None)
     env_file_paths = given.pop(_SERVE + "env_file", None) or []
     dev = bool(given.pop(_SERVE + "dev", False))
     for dest, value in given.items():
         if dest.startswith(_SERVE):
             name = dest.removeprefix(_SERVE)
-            serve_flags[name] = (value, SETTINGS[name].flag)
+            serve_flags[name] = (value, f"flag {SETTINGS[name].flag}")
         else:
             app_flags[dest.upper()] = (value, flags[dest])
     debug = service.schema.options.get("DEBUG")
@@ -103,7 +103,7 @@ def parse_command_line(service: Configurable, argv: Sequence[str]) -> tuple[Sour
         env_files=env_files,
         app_flags=app_flags,
         serve_flags=serve_flags,
-        config_flag=(config, "--config") if config else None,
+        config_flag=(config, "flag --config") if config else None,
         command_line=True,
     )
     return sources, dev

@@ -35,7 +35,7 @@ def load_target(target: str) -> Service:
     with loading_by_flaskd():
         module = _import(prepare_import(path), target)
         found = _by_name(module, name, target) if name else _best(module, target)
-        return _service_for(module, found, target)
+        return _service_for(found, target)
 
 
 def _import(module_name: str, target: str) -> ModuleType:
@@ -139,14 +139,11 @@ def _is_app(obj: Any) -> bool:
     return isinstance(obj, Service | flask.Flask)
 
 
-def _service_for(module: ModuleType, found: Any, target: str) -> Service:
+def _service_for(found: Any, target: str) -> Service:
     if isinstance(found, Service):
         return found
     if isinstance(found, flask.Flask):
-        for value in vars(module).values():
-            if isinstance(value, Service) and value.app is found:
-                return value
-        return Service(found)
+        return Service.of(found)
     raise ConfigError(
         f"TARGET {target!r}: found a {type(found).__name__}, not a Flask app;"
         f" looked for {LOOKED_FOR}"
