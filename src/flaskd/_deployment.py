@@ -16,7 +16,7 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
@@ -80,10 +80,34 @@ class Deployment:
     private_network: bool = False
     #: Things the user should know (not errors).
     warnings: list[str] = dataclasses.field(default_factory=list)
+    #: The config file (``--config``, absolute), None without one.
+    config_file: str | None = None
+    #: Serving settings given to the generator, as ``flaskd run`` takes them (name -> text),
+    #: the graceful timeout always among them; see `run_args`.
+    flags: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def graceful_timeout(self) -> float:
         return float(self.resolved.serve["graceful_timeout"].value)
+
+    @property
+    def drain_delay(self) -> float:
+        """Seconds the service keeps serving after SIGTERM while readiness is 503.
+
+        The one place a renderer reads it: ``drain_delay`` is a setting being added on
+        another branch; until it is there, a missing setting counts as 0.
+        """
+        value = self.resolved.serve.get("drain_delay")
+        return float(value.value) if value is not None and value.value is not None else 0.0
+
+    def run_args(self, skip: Collection[str] = ()) -> list[str]:
+        """The serving flags of ``flaskd run`` for the settings given, but those in ``skip``."""
+        return [
+            arg
+            for setting in SETTINGS.values()
+            if setting.name in self.flags and setting.name not in skip
+            for arg in setting.args(self.flags[setting.name])
+        ]
 
     def source(self, var: str) -> str:
         """Where the env var ``var`` is set: its env file's ``FILE:LINE``."""
@@ -105,6 +129,7 @@ def describe(
     private_network: bool = False,
     config_file: str | None = None,
     serve_flags: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> Deployment:
     """Describe the deployment of ``target`` served by ``python -m flaskd run``.
 
@@ -112,6 +137,7 @@ def describe(
     tuple of texts for a repeatable one, a bool for a switch). ``credentials`` are
     ``KEY=PATH`` (the app's secret KEY, read from PATH); ``state`` are ``KEY`` or
     ``KEY=FILE``: the app's option KEY is set to a file in the state directory.
+    ``environ`` are variables the target sets for the service (an image's ``ENV``).
 
     Raises `ConfigError` for anything that would keep the service from starting.
     """
@@ -137,7 +163,7 @@ def describe(
         e.with_values(_named_files(e.values, service, workdir))
         for e in map(read_env_file, env_files)
     ]
-    resolved = _resolve(service, envs, flags, config, creds)
+    resolved = _resolve(service, envs, flags, config, creds, environ or {})
     # A backend that is not installed here fails now, not at start; so does a setting
     # it refuses.
     server = resolved.serve["server"]
@@ -194,6 +220,8 @@ def describe(
         memory_deny_write_execute=memory_deny_write_execute,
         private_network=private_network,
         warnings=_data_file_hints(service, resolved, {k for k, _ in states}, name),
+        config_file=config,
+        flags=given,
     )
 
 
@@ -257,12 +285,14 @@ def _resolve(
     flags: Mapping[str, Any],
     config: str | None,
     credentials: Sequence[tuple[str, str]],
+    target_environ: Mapping[str, str],
 ) -> Resolved:
-    """Resolve the configuration the service will see: env files, credentials, flags."""
+    """Resolve the configuration the service will see: env files, credentials, flags, and
+    the variables the target sets."""
     with tempfile.TemporaryDirectory() as creds:
         for name, path in credentials:
             os.symlink(path, os.path.join(creds, name))
-        environ = {"CREDENTIALS_DIRECTORY": creds} if credentials else {}
+        environ = {**target_environ, **({"CREDENTIALS_DIRECTORY": creds} if credentials else {})}
         return service.resolve(Sources.from_cli(environ, config, flags, env_files))
 
 

@@ -1,4 +1,4 @@
-"""The ``flaskd`` command: run, dev, config, systemd and migrate, a thin layer over `Service`."""
+"""The ``flaskd`` command (run, dev, config, systemd, container, kube, migrate) over `Service`."""
 
 from __future__ import annotations
 
@@ -286,6 +286,71 @@ def systemd(
             click.echo(f"wrote {path}")
     else:
         click.echo("\n".join(units.files().values()), nl=False)
+
+
+_STATE_HELP = (
+    "Set the app's option KEY to FILE in the state directory (/var/lib/NAME, a volume);"
+    " FILE defaults to the option's file name; repeatable."
+)
+
+
+@cli.command(cls=_ServingCommand)
+@click.argument("target")
+@click.option("--name", help="Image and path name.  [default: TARGET's file name]")
+@click.option(
+    "--base-image",
+    metavar="IMAGE",
+    help="Image to build on (python3 and its venv module, this Python's minor version)."
+    "  [default: the official python:X.Y-slim]",
+)
+@click.option("--state", metavar="KEY[=FILE]", multiple=True, help=_STATE_HELP)
+@click.option(
+    "--output",
+    metavar="DIR",
+    type=click.Path(file_okay=False),
+    help="Write the build context (Containerfile, app, wheels) into DIR; without it, print"
+    " the Containerfile only.",
+)
+@_serving_options()
+def container(
+    target: str,
+    config_file: str | None,
+    env_files: tuple[str, ...],
+    base_image: str | None,
+    output: str | None,
+    **options: Any,
+) -> None:
+    """Write a hardened Containerfile that serves TARGET with `flaskd run`, and with
+    --output everything its build needs, so that it builds with no network.
+
+    The app's Python packages come from a requirements.txt or pyproject.toml beside
+    it, else from what this environment has installed for its imports; they are made
+    into wheels here.
+    """
+    from . import container as container_
+
+    if env_files:
+        raise ConfigError(
+            "--env-file: an image does not carry env files (they may hold secrets): give the"
+            " variables when you run it (podman run -e VAR=VALUE, or --env-file FILE)"
+        )
+    serve_flags = {n: options.pop(n) for n in SETTINGS}
+    image = container_.make_image(
+        target, base_image=base_image, config_file=config_file, serve_flags=serve_flags, **options
+    )
+    for warning in image.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if output is None:
+        click.echo(image.containerfile, nl=False)
+        return
+    click.echo(f"Python packages: {image.requirements.origin}", err=True)
+    for path in container_.write(image, Path(output)):
+        click.echo(f"wrote {path}")
+    click.echo(
+        f"build it with no network: podman build --network none --format docker"
+        f" -t {image.layout.name} {output}",
+        err=True,
+    )
 
 
 @cli.command()
