@@ -353,6 +353,66 @@ def container(
     )
 
 
+@cli.command(cls=_ServingCommand)
+@click.argument("target")
+@click.option(
+    "--image", required=True, metavar="IMAGE", help="The image to run (NAME:TAG[@DIGEST])."
+)
+@click.option("--name", help="Object and path name.  [default: TARGET's file name]")
+@click.option("--namespace", metavar="NS", help="Namespace (never default).  [default: NAME]")
+@click.option("--replicas", type=int, default=2, show_default=True, help="Pods to run.")
+@click.option(
+    "--max-replicas",
+    type=int,
+    metavar="N",
+    help="Add a HorizontalPodAutoscaler scaling up to N pods on CPU.",
+)
+@click.option(
+    "--secret",
+    "secrets",
+    metavar="KEY",
+    multiple=True,
+    help="Read the app's option KEY from a file of the Secret (besides the options whose"
+    " names look secret); repeatable.",
+)
+@click.option("--state", metavar="KEY[=FILE]", multiple=True, help=_STATE_HELP)
+@click.option(
+    "--output",
+    metavar="DIR",
+    type=click.Path(file_okay=False),
+    help="Write NAME.yaml into DIR instead of printing it.",
+)
+@_serving_options()
+def kube(
+    target: str,
+    config_file: str | None,
+    env_files: tuple[str, ...],
+    output: str | None,
+    **options: Any,
+) -> None:
+    """Write Kubernetes objects that run TARGET from --image: a hardened Deployment with
+    probes and a drain, a Service, its config file as a ConfigMap, its secrets as files of
+    a Secret (no values written), a PodDisruptionBudget and a NetworkPolicy.
+    """
+    from . import kube as kube_
+
+    if env_files:
+        raise ConfigError(
+            "--env-file: put the settings in --config FILE (a ConfigMap) and the secrets in"
+            " the Secret (--secret KEY)"
+        )
+    serve_flags = {n: options.pop(n) for n in SETTINGS}
+    manifests = kube_.make_manifests(
+        target, config_file=config_file, serve_flags=serve_flags, **options
+    )
+    for warning in manifests.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if output is None:
+        click.echo(manifests.text, nl=False)
+    else:
+        click.echo(f"wrote {manifests.write(Path(output))}")
+
+
 @cli.command()
 @click.argument("url")
 @click.option(

@@ -148,11 +148,11 @@ def describe_image(
     return Layout(d, port.value, paths["ready_path"], paths["live_path"], config_path, env)
 
 
-def check_label(name: str) -> str:
+def check_label(name: str, what: str = "--name") -> str:
     """``name`` if it can name a Kubernetes object and an image; else `ConfigError`."""
     if not _LABEL.fullmatch(name):
         raise ConfigError(
-            f"--name {name!r}: not a name Kubernetes accepts; use at most 63 lowercase letters,"
+            f"{what} {name!r}: not a name Kubernetes accepts; use at most 63 lowercase letters,"
             " digits and -, starting and ending with a letter or digit"
         )
     return name
