@@ -15,6 +15,7 @@ from ._config import Resolved, Sources
 from ._envfile import load_env_files
 from ._errors import ConfigError
 from ._health import check as check_health
+from ._init import reap_as_pid1
 from ._run import serve
 from ._settings import SETTINGS
 from ._target import load_target
@@ -100,6 +101,7 @@ def run(
 
     App options come from the config file and <PREFIX><KEY> env vars.
     """
+    reap_as_pid1()  # in a container, PID 1 must reap orphans: the server runs as its child
     sources = _sources(config_file, env_files, serve_flags)
     service = load_target(target)
     serve(service, service.resolve(sources))

@@ -86,9 +86,9 @@ def make_manifests(
 
 
 def _check_image(image: str) -> None:
-    name = image.partition("@")[0]
+    name, at, _ = image.partition("@")
     tag = name.rpartition(":")[2] if ":" in name.rpartition("/")[2] else ""
-    if not tag or tag == "latest":
+    if not at and (not tag or tag == "latest"):
         raise ConfigError(
             f"--image {image!r}: give a tag other than latest (registry/name:1.2), so that"
             " every pod runs the same image; add @sha256:DIGEST to pin it"
