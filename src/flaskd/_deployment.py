@@ -16,7 +16,7 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
@@ -79,15 +79,34 @@ class Deployment:
     private_network: bool = False
     #: Things the user should know (not errors).
     warnings: list[str] = dataclasses.field(default_factory=list)
+    #: The config file (``--config``, absolute), None without one.
+    config_file: str | None = None
+    #: Serving settings given to the generator, as ``flaskd run`` takes them (name -> text),
+    #: the graceful timeout always among them; see `run_args`.
+    flags: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def graceful_timeout(self) -> float:
         return float(self.resolved.serve["graceful_timeout"].value)
 
     @property
+    def drain_delay(self) -> float:
+        """Seconds the service keeps serving after SIGTERM while readiness is 503."""
+        return self.resolved.settings.drain_delay
+
+    @property
     def stop_time(self) -> float:
         """Seconds a graceful stop may take: the drain delay, then the graceful timeout."""
-        return float(self.resolved.serve["drain_delay"].value) + self.graceful_timeout
+        return self.drain_delay + self.graceful_timeout
+
+    def run_args(self, skip: Collection[str] = ()) -> list[str]:
+        """The serving flags of ``flaskd run`` for the settings given, but those in ``skip``."""
+        return [
+            arg
+            for setting in SETTINGS.values()
+            if setting.name in self.flags and setting.name not in skip
+            for arg in setting.args(self.flags[setting.name])
+        ]
 
     def source(self, var: str) -> str:
         """Where the env var ``var`` is set: its env file's ``FILE:LINE``."""
@@ -109,6 +128,7 @@ def describe(
     private_network: bool = False,
     config_file: str | None = None,
     serve_flags: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> Deployment:
     """Describe the deployment of ``target`` served by ``python -m flaskd run``.
 
@@ -116,6 +136,7 @@ def describe(
     tuple of texts for a repeatable one, a bool for a switch). ``credentials`` are
     ``KEY=PATH`` (the app's secret KEY, read from PATH); ``state`` are ``KEY`` or
     ``KEY=FILE``: the app's option KEY is set to a file in the state directory.
+    ``environ`` are variables the target sets for the service (an image's ``ENV``).
 
     Raises `ConfigError` for anything that would keep the service from starting.
     """
@@ -141,7 +162,7 @@ def describe(
         e.with_values(_named_files(e.values, service, workdir))
         for e in map(read_env_file, env_files)
     ]
-    resolved = _resolve(service, envs, flags, config, creds)
+    resolved = _resolve(service, envs, flags, config, creds, environ or {})
     # A backend that is not installed here fails now, not at start; so does a setting
     # it refuses.
     server = resolved.serve["server"]
@@ -198,6 +219,8 @@ def describe(
         memory_deny_write_execute=memory_deny_write_execute,
         private_network=private_network,
         warnings=_data_file_hints(service, resolved, {k for k, _ in states}, name),
+        config_file=config,
+        flags=given,
     )
 
 
@@ -261,12 +284,14 @@ def _resolve(
     flags: Mapping[str, Any],
     config: str | None,
     credentials: Sequence[tuple[str, str]],
+    target_environ: Mapping[str, str],
 ) -> Resolved:
-    """Resolve the configuration the service will see: env files, credentials, flags."""
+    """Resolve the configuration the service will see: env files, credentials, flags, and
+    the variables the target sets."""
     with tempfile.TemporaryDirectory() as creds:
         for name, path in credentials:
             os.symlink(path, os.path.join(creds, name))
-        environ = {"CREDENTIALS_DIRECTORY": creds} if credentials else {}
+        environ = {**target_environ, **({"CREDENTIALS_DIRECTORY": creds} if credentials else {})}
         return service.resolve(Sources.from_cli(environ, config, flags, env_files))
 
 

@@ -1,4 +1,4 @@
-"""The ``flaskd`` command: run, dev, config, systemd and migrate, a thin layer over `Service`."""
+"""The ``flaskd`` command (run, dev, config, systemd, container, kube, migrate) over `Service`."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from ._config import Resolved, Sources
 from ._envfile import load_env_files
 from ._errors import ConfigError
 from ._health import check as check_health
+from ._init import reap_as_pid1
 from ._run import serve
 from ._settings import SETTINGS
 from ._target import load_target
@@ -100,6 +101,7 @@ def run(
 
     App options come from the config file and <PREFIX><KEY> env vars.
     """
+    reap_as_pid1()  # in a container, PID 1 must reap orphans: the server runs as its child
     sources = _sources(config_file, env_files, serve_flags)
     service = load_target(target)
     serve(service, service.resolve(sources))
@@ -286,6 +288,131 @@ def systemd(
             click.echo(f"wrote {path}")
     else:
         click.echo("\n".join(units.files().values()), nl=False)
+
+
+_STATE_HELP = (
+    "Set the app's option KEY to FILE in the state directory (/var/lib/NAME, a volume);"
+    " FILE defaults to the option's file name; repeatable."
+)
+
+
+@cli.command(cls=_ServingCommand)
+@click.argument("target")
+@click.option("--name", help="Image and path name.  [default: TARGET's file name]")
+@click.option(
+    "--base-image",
+    metavar="IMAGE",
+    help="Image to build on (python3 and its venv module, this Python's minor version)."
+    "  [default: the official python:X.Y-slim]",
+)
+@click.option("--state", metavar="KEY[=FILE]", multiple=True, help=_STATE_HELP)
+@click.option(
+    "--output",
+    metavar="DIR",
+    type=click.Path(file_okay=False),
+    help="Write the build context (Containerfile, app, wheels) into DIR; without it, print"
+    " the Containerfile only.",
+)
+@_serving_options()
+def container(
+    target: str,
+    config_file: str | None,
+    env_files: tuple[str, ...],
+    base_image: str | None,
+    output: str | None,
+    **options: Any,
+) -> None:
+    """Write a hardened Containerfile that serves TARGET with `flaskd run`, and with
+    --output everything its build needs, so that it builds with no network.
+
+    The app's Python packages come from a requirements.txt or pyproject.toml beside
+    it, else from what this environment has installed for its imports; they are made
+    into wheels here.
+    """
+    from . import container as container_
+
+    if env_files:
+        raise ConfigError(
+            "--env-file: an image does not carry env files (they may hold secrets): give the"
+            " variables when you run it (podman run -e VAR=VALUE, or --env-file FILE)"
+        )
+    serve_flags = {n: options.pop(n) for n in SETTINGS}
+    image = container_.make_image(
+        target, base_image=base_image, config_file=config_file, serve_flags=serve_flags, **options
+    )
+    for warning in image.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if output is None:
+        click.echo(image.containerfile, nl=False)
+        return
+    click.echo(f"Python packages: {image.requirements.origin}", err=True)
+    for path in container_.write(image, Path(output)):
+        click.echo(f"wrote {path}")
+    click.echo(
+        f"build it with no network: podman build --network none --format docker"
+        f" -t {image.layout.name} {output}",
+        err=True,
+    )
+
+
+@cli.command(cls=_ServingCommand)
+@click.argument("target")
+@click.option(
+    "--image", required=True, metavar="IMAGE", help="The image to run (NAME:TAG[@DIGEST])."
+)
+@click.option("--name", help="Object and path name.  [default: TARGET's file name]")
+@click.option("--namespace", metavar="NS", help="Namespace (never default).  [default: NAME]")
+@click.option("--replicas", type=int, default=2, show_default=True, help="Pods to run.")
+@click.option(
+    "--max-replicas",
+    type=int,
+    metavar="N",
+    help="Add a HorizontalPodAutoscaler scaling up to N pods on CPU.",
+)
+@click.option(
+    "--secret",
+    "secrets",
+    metavar="KEY",
+    multiple=True,
+    help="Read the app's option KEY from a file of the Secret (besides the options whose"
+    " names look secret); repeatable.",
+)
+@click.option("--state", metavar="KEY[=FILE]", multiple=True, help=_STATE_HELP)
+@click.option(
+    "--output",
+    metavar="DIR",
+    type=click.Path(file_okay=False),
+    help="Write NAME.yaml into DIR instead of printing it.",
+)
+@_serving_options()
+def kube(
+    target: str,
+    config_file: str | None,
+    env_files: tuple[str, ...],
+    output: str | None,
+    **options: Any,
+) -> None:
+    """Write Kubernetes objects that run TARGET from --image: a hardened Deployment with
+    probes and a drain, a Service, its config file as a ConfigMap, its secrets as files of
+    a Secret (no values written), a PodDisruptionBudget and a NetworkPolicy.
+    """
+    from . import kube as kube_
+
+    if env_files:
+        raise ConfigError(
+            "--env-file: put the settings in --config FILE (a ConfigMap) and the secrets in"
+            " the Secret (--secret KEY)"
+        )
+    serve_flags = {n: options.pop(n) for n in SETTINGS}
+    manifests = kube_.make_manifests(
+        target, config_file=config_file, serve_flags=serve_flags, **options
+    )
+    for warning in manifests.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if output is None:
+        click.echo(manifests.text, nl=False)
+    else:
+        click.echo(f"wrote {manifests.write(Path(output))}")
 
 
 @cli.command()
