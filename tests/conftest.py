@@ -211,8 +211,8 @@ class InFlight:
     creates the file named by the ``X-Started`` header, which this waits for. With
     ``hold=True`` the handler then waits for `release` (the file named by ``X-Release``)
     instead of 2 seconds, so that a test decides when the request may complete.
-    ``signalled=False`` is for an app that cannot reach the test's files (the systemd
-    container): it only waits half a second.
+    ``signalled=False`` is for an app that cannot reach the test's files (in a container):
+    the test waits for another sign of its own (a line in the journal or the logs).
     """
 
     def __init__(self, url: str, *, hold: bool = False, signalled: bool = True) -> None:
@@ -225,7 +225,6 @@ class InFlight:
         self._thread = threading.Thread(target=self._get, args=(url, headers))
         self._thread.start()
         if not signalled:
-            time.sleep(0.5)  # and hope the request reached the app
             return
         deadline = time.monotonic() + 20
         while not self._started.exists():

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import APPS, FLASKD, ROOT, InFlight, free_port, run
+from conftest import APPS, FLASKD, ROOT, InFlight, free_port, run, wait_for
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="podman's image store here is root's"),
@@ -136,7 +136,8 @@ def test_run_healthy_then_stop_finishes_the_request(container: list[str]) -> Non
     assert health == "healthy"
     assert requests.get(url + "/", timeout=5).json()["title"] == "from the image"
 
-    slow = InFlight(url + "/slow")
+    slow = InFlight(url + "/slow", signalled=False)
+    wait_for(lambda: "slow request started" in podman("logs", name).stdout, "the slow request")
     podman("stop", "-t", "30", name)
     answer = slow.result()
     assert isinstance(answer, requests.Response), answer

@@ -196,8 +196,7 @@ def notes(machine: Machine) -> str:
 def test_activating_until_ready_then_active(machine: Machine, notes: str) -> None:
     """The unit is activating while the start-up hooks run, and active once READY=1 came."""
     machine.run("systemctl", "restart", "--no-block", "notes")
-    time.sleep(START_DELAY / 2)
-    assert machine.show("notes", "ActiveState") == "activating"
+    wait_for(lambda: machine.show("notes", "ActiveState") == "activating", "notes to start")
     wait_for(lambda: machine.show("notes", "ActiveState") == "active", "notes to be active")
     started = int(machine.show("notes", "ExecMainStartTimestampMonotonic"))
     active = int(machine.show("notes", "ActiveEnterTimestampMonotonic"))
@@ -216,7 +215,10 @@ def test_state_survives_a_restart(machine: Machine, notes: str) -> None:
 
 def test_stop_finishes_the_request_in_flight(machine: Machine, notes: str) -> None:
     """`systemctl stop` during a slow request lets it complete, and the unit ends with success."""
-    slow = InFlight(f"{notes}/slow", signalled=False)
+    mark = str(time.monotonic_ns())
+    slow = InFlight(f"{notes}/slow?mark={mark}", signalled=False)
+    journal = ["journalctl", "-u", "notes", "-o", "cat", "--no-pager"]
+    wait_for(lambda: f"slow request {mark} started" in machine.run(*journal), "the slow request")
     machine.run("systemctl", "stop", "notes")
     response = slow.result()
     assert isinstance(response, requests.Response)

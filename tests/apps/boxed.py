@@ -23,6 +23,7 @@ def index():
 
 @app.get("/slow")
 def slow():
+    print("slow request started", flush=True)  # the test, outside the container, waits for it
     time.sleep(2)
     return "slow done"
 

@@ -6,6 +6,7 @@ The test installs it beside examples/notes/notes.py, which it imports.
 import os
 import time
 
+from flask import request
 from notes import app, service
 
 
@@ -17,5 +18,6 @@ def slow_start(app):
 
 @app.get("/slow")
 def slow():
+    print(f"slow request {request.args.get('mark', '')} started", flush=True)  # to the journal
     time.sleep(3)
     return "slow done\n"
