@@ -295,7 +295,8 @@ def _resolve(
         return service.resolve(Sources.from_cli(environ, config, flags, env_files))
 
 
-def _known_key(text: str, service: Service, what: str) -> str:
+def known_key(text: str, service: Service, what: str) -> str:
+    """The app key ``text`` names (``db``, ``max-length``); `ConfigError` if it has none."""
     key = text.strip().replace("-", "_").upper()
     if key not in app_keys(service):
         options = ", ".join(sorted(service.schema.options)) or "none"
@@ -310,7 +311,7 @@ def _credential(text: str, service: Service) -> tuple[str, str]:
     key, sep, path = text.partition("=")
     if not sep or not key or not os.path.isabs(path):
         raise ConfigError(f"--credential {text!r}: expected KEY=/absolute/path/to/file")
-    key = _known_key(key, service, f"--credential {text!r}")
+    key = known_key(key, service, f"--credential {text!r}")
     if not os.path.isfile(path):
         raise ConfigError(f"--credential {text!r}: no file {path!r} on this machine")
     # flaskd reads $CREDENTIALS_DIRECTORY/<key> or <key, lowercased>: use the lowercase name.
@@ -319,7 +320,7 @@ def _credential(text: str, service: Service) -> tuple[str, str]:
 
 def _state(text: str, service: Service, resolved: Resolved, name: str) -> tuple[str, str]:
     key_text, sep, file = text.partition("=")
-    key = _known_key(key_text, service, f"--state {text!r}")
+    key = known_key(key_text, service, f"--state {text!r}")
     option = service.schema.options.get(key)
     field = option.field if option else field_like(key, service.app.config.get(key))
     if not _takes_a_file_name(field):

@@ -102,6 +102,12 @@ def read_env_file(path: str) -> EnvFile:
     return EnvFile(path, os.path.abspath(path), values, places)
 
 
+#: The help of ``--env-file``, wherever it is an option.
+HELP = (
+    "Read KEY=VALUE lines (systemd's EnvironmentFile= syntax) into the environment, below its"
+    " own variables; repeatable, a later file wins."
+)
+
 #: The env files `flaskd dev` reads from the working directory, as `flask run` does (the
 #: second over the first).
 DEV_FILES = (".flaskenv", ".env")

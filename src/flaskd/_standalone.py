@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._config import Sources
+from ._envfile import HELP as ENV_FILE_HELP
 from ._envfile import load_env_files
 from ._settings import SETTINGS
 
@@ -46,8 +47,7 @@ def build_parser(service: Configurable) -> argparse.ArgumentParser:
             dest=_SERVE + "env_file",
             metavar="FILE",
             action="append",
-            help="Read KEY=VALUE lines (systemd's EnvironmentFile= syntax) into the environment,"
-            " below its own variables; repeatable, a later file wins.",
+            help=ENV_FILE_HELP,
         )
     if "--dev" not in taken:
         group.add_argument(

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from ._config import Resolved, Sources
+from ._envfile import HELP as ENV_FILE_HELP
 from ._envfile import load_env_files
 from ._errors import ConfigError
 from ._health import check as check_health
@@ -41,8 +42,7 @@ def _serving_options(hidden: Collection[str] = ()) -> Callable[[F], F]:
             "env_files",
             metavar="FILE",
             multiple=True,
-            help="Read KEY=VALUE lines (systemd's EnvironmentFile= syntax) into the environment,"
-            " below its own variables; repeatable, a later file wins.",
+            help=ENV_FILE_HELP,
         )(f)
         return click.option(
             "--config",

@@ -14,7 +14,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from .._deployment import app_keys
+from .._deployment import known_key
 from .._errors import ConfigError
 from ..container import Layout, describe_image
 from ..container._layout import check_label
@@ -100,14 +100,7 @@ def _secret_keys(layout: Layout, given: Sequence[str]) -> tuple[str, ...]:
     service = layout.deployment.service
     keys = {key for key, option in service.schema.options.items() if option.field.secret}
     for text in given:
-        key = text.strip().replace("-", "_").upper()
-        if key not in app_keys(service):
-            options = ", ".join(sorted(service.schema.options)) or "none"
-            raise ConfigError(
-                f"--secret {text!r}: the app has no option {key}; its options are {options}"
-                " (or one of Flask's settings, such as SECRET_KEY)"
-            )
-        keys.add(key)
+        keys.add(known_key(text, service, f"--secret {text!r}"))
     return tuple(sorted(key.lower() for key in keys))
 
 
