@@ -59,6 +59,7 @@ def test_json_lines_stay_valid_whatever_a_client_sends(spawn, backend: str) -> N
         while s.recv(65536):
             pass
     wait_for(proc, '"logger": "flaskd.access"', 2)
+    wait_for(proc, '"message": "serving on')  # granian's workers may answer before it is said
     lines = [json.loads(line) for line in proc.output.splitlines()]
     assert all({"time", "level", "logger", "message"} <= set(line) for line in lines)
     assert all(re.fullmatch(TIME, line["time"]) for line in lines)

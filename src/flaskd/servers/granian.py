@@ -183,7 +183,10 @@ class _Granian(MPServer):
         except ChildProcessError:  # reaped already: stopped by the main thread
             status = None
         failed = self._flaskd.worker_exited(pid)
-        if worker.interrupt_by_parent:
+        if worker.interrupt_by_parent or (self.interrupt_signal and not failed):
+            # Stopped, not crashed: a worker that ends once a stop has begun (a quick stop
+            # during the drain delay ends it before the main loop stops the workers) must
+            # not count as a death, which granian would turn into exit code 1.
             return
         if failed:
             # A start-up hook failed (also in a respawned worker): stop as at start.
