@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,11 +14,16 @@ from flaskd.cli import cli
 
 
 @pytest.fixture(autouse=True)
-def in_apps(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Run from the test apps' directory, without PORT or the app's own env vars."""
+def in_apps(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Run from the test apps' directory, without PORT or the app's own env vars; what an
+    env file exported in this process (flaskd run in-process) is gone after the test."""
     monkeypatch.chdir(APPS)
     for name in ("PORT", "CLIAPP_DB"):
         monkeypatch.delenv(name, raising=False)
+    before = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(before)
 
 
 def flaskd(*args: str, **env: str) -> Result:
