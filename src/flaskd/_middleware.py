@@ -9,6 +9,7 @@ does all three here, once.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import logging
 import os
 import re
@@ -150,15 +151,37 @@ class RequestIds:
         if environ.get(TRUSTED) and _REQUEST_ID.fullmatch(given):
             request_id = given
         else:  # a client's own is not trusted: it could collide with another's on purpose
-            request_id = environ["HTTP_X_REQUEST_ID"] = os.urandom(16).hex()
+            request_id = environ["HTTP_X_REQUEST_ID"] = _new_id()
         environ[REQUEST_ID] = request_id
 
         def add_id(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            if not any(name.lower() == "x-request-id" for name, _ in headers):
+            for name, _ in headers:
+                if len(name) == 12 and name.lower() == "x-request-id":  # the app set its own
+                    break
+            else:
                 headers = [*headers, ("X-Request-ID", request_id)]
             return start_response(status, headers, exc_info)
 
         return self.app(environ, add_id)
+
+
+class _Ids:
+    """Unique request IDs, cheaply: a random prefix for this process (a new one in each
+    forked worker) and a counter. An ID tells requests apart; it is no secret."""
+
+    def __init__(self) -> None:
+        self.reset()
+        os.register_at_fork(after_in_child=self.reset)
+
+    def reset(self) -> None:
+        self.prefix = os.urandom(10).hex()
+        self.count = itertools.count()
+
+    def __call__(self) -> str:
+        return f"{self.prefix}{next(self.count):012x}"
+
+
+_new_id = _Ids()
 
 
 #: A request ID taken from a proxy: short, and nothing a log line or a header could trip on.
