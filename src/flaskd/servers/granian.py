@@ -51,6 +51,7 @@ from granian.server.mp import MPServer
 from .._errors import ConfigError, StartupError
 from .._middleware import WSGIApp
 from .._sockets import BACKLOG, describe
+from ._granian_room import RoomMaker
 from ._granian_worker import WorkerStop
 from .base import KILL_MARGIN, Server
 from .granian_http import (
@@ -287,6 +288,7 @@ class GranianServer(Server):
             self.close_sockets(sockets)
             raise ConfigError(f"granian serves one address only, not {len(sockets)}: {places}")
         sock = sockets[0]
+        self._sock = sock
         self._read, self._write = os.pipe()
         os.set_blocking(self._read, False)
         self._quick_read, self._quick_write = os.pipe()
@@ -369,6 +371,7 @@ class GranianServer(Server):
         call_wrap = granian_mp._wsgi_call_wrap  # type: ignore[attr-defined]
         granian_mp._wsgi_call_wrap = _without_process_env(call_wrap)  # type: ignore[attr-defined]
         granian_signals.set_sync_signals = stop.granian_signal
+        RoomMaker.start(self._sock, self.config.max_connections)
         self._report({"ready": os.getpid()})
         return SmallBodies(self.wsgi_app())
 
