@@ -3,7 +3,7 @@
 granian takes a slot before it accepts a connection and gives it back only when the
 connection ends, so at ``--max-connections`` connections that send nothing keep every new
 client in the listen queue until hyper's head clock closes them. flaskd cannot reach
-granian's connections from Python, but the kernel can: `RoomMaker`, a thread of each worker,
+granian's connections from Python, but the kernel can: a thread of each worker,
 looks at the listening socket's accept queue every `TICK`; when clients waited there a whole
 tick and this worker holds ``max_connections`` connections, it shuts down (``shutdown(2)``
 on a duplicate of the descriptor) the sixteenth of them that never sent a byte, the oldest
@@ -23,6 +23,7 @@ import os
 import socket
 import struct
 import threading
+import time
 
 log = logging.getLogger("flaskd")
 
@@ -92,36 +93,28 @@ def make_room(port: int, limit: int) -> int:
     return closed
 
 
-class RoomMaker:
-    """The thread that makes room in one worker (see the module's docstring)."""
+def start(listener: socket.socket, limit: int) -> bool:
+    """Make room for ``listener`` in a thread of this worker from now on; False where it
+    cannot (a unix socket, not Linux)."""
+    if listener.family not in (socket.AF_INET, socket.AF_INET6):
+        return False
+    if not hasattr(socket, "TCP_INFO") or not os.path.isdir("/proc/self/fd"):
+        return False
+    watch = threading.Thread(target=_watch, args=(listener, limit), name="flaskd-room")
+    watch.daemon = True
+    watch.start()
+    return True
 
-    def __init__(self, listener: socket.socket, limit: int) -> None:
-        self.listener = listener
-        self.limit = limit
-        self.port = int(listener.getsockname()[1])
-        self._stop = threading.Event()
 
-    @classmethod
-    def start(cls, listener: socket.socket, limit: int) -> RoomMaker | None:
-        """Start one for ``listener``; None where it cannot work (a unix socket, not Linux)."""
-        if listener.family not in (socket.AF_INET, socket.AF_INET6):
-            return None
-        if not hasattr(socket, "TCP_INFO") or not os.path.isdir("/proc/self/fd"):
-            return None
-        maker = cls(listener, limit)
-        threading.Thread(target=maker._run, name="flaskd-room", daemon=True).start()
-        return maker
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _run(self) -> None:
-        queued = False
-        while not self._stop.wait(TICK):
-            try:
-                was_queued, queued = queued, waiting(self.listener) > 0
-                if was_queued and queued:
-                    make_room(self.port, self.limit)
-            except Exception:  # a bug must not end the thread silently
-                log.exception("cannot make room at the connection limit")
-                return
+def _watch(listener: socket.socket, limit: int) -> None:
+    port = int(listener.getsockname()[1])
+    queued = False
+    while True:
+        time.sleep(TICK)
+        try:
+            was_queued, queued = queued, waiting(listener) > 0
+            if was_queued and queued:
+                make_room(port, limit)
+        except Exception:  # a bug must not end the thread silently
+            log.exception("cannot make room at the connection limit")
+            return
