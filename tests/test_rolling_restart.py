@@ -11,7 +11,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+import rolling_restart as scenario
 from rolling_restart import BENCH, flaskd_argv, rolling_restart
+
+from conftest import free_port
 
 #: Longer than HAProxy needs to take an instance out of the rotation (its checks every 250 ms,
 #: DOWN after 2 failures, a check timing out at 750 ms: at most about 1.25 s), with a margin
@@ -22,8 +25,10 @@ PACE = 0.02
 
 
 @pytest.fixture(params=["waitress", "gunicorn", "granian"])
-def backend(request: pytest.FixtureRequest) -> str:
-    """Each backend whose extra is installed (CI installs them all)."""
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each backend whose extra is installed (CI installs them all); the scenario takes its
+    ports as the other tests do (see conftest.free_port)."""
+    monkeypatch.setattr(scenario, "free_port", free_port)
     if importlib.util.find_spec(request.param) is None:
         pytest.skip(f"{request.param} is not installed")
     if shutil.which("haproxy") is None and not Path("/usr/sbin/haproxy").exists():
