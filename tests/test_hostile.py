@@ -10,11 +10,12 @@ import signal
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
 
-from conftest import FLASKD, free_port, run
+from conftest import FLASKD, free_port, run, wait_for
 
 BACKENDS = ["waitress", "gunicorn", "granian"]
 
@@ -70,6 +71,19 @@ def exchange(address: str, data: bytes) -> tuple[bytes, bool]:
         return answer, True
 
 
+def read_by_server(client: socket.socket) -> bool:
+    """Whether the server has read all that ``client`` sent: its end of the connection has
+    an empty receive queue (/proc/net/tcp*, where the kernel lists both ends)."""
+    ours, theirs = client.getsockname()[1], client.getpeername()[1]
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            local, remote = (int(f.rpartition(":")[2], 16) for f in fields[1:3])
+            if (local, remote) == (theirs, ours):
+                return int(fields[4].partition(":")[2], 16) == 0
+    return False
+
+
 def closed_by_server(s: socket.socket) -> bool:
     """Wait (30 s at most) until the server closes ``s``; whether it did."""
     s.settimeout(30)
@@ -100,7 +114,7 @@ def test_partial_heads_hold_no_thread_and_are_closed(serve, backend, partial_hea
         s = connect(address)
         s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
         partial_heads.append(s)
-    time.sleep(0.2)  # the server has read them (a thread would be waiting in each)
+    wait_for(lambda: all(map(read_by_server, partial_heads)), "the server read the heads")
     assert requests.get(f"http://{address}/", timeout=20).text == "ok"
     assert all(closed_by_server(s) for s in partial_heads)
 
@@ -226,7 +240,7 @@ def test_stalled_body_frees_its_thread_and_is_dropped(serve, backend: str) -> No
         stalled.sendall(
             b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n" + b"a" * 10
         )
-        time.sleep(0.2)  # the app is reading the body (gunicorn: in the only thread)
+        wait_for(lambda: read_by_server(stalled), "the app reading the body")
         assert requests.get(f"http://{address}/", timeout=20).text == "ok"
         assert closed_by_server(stalled)
 
