@@ -48,6 +48,11 @@ DECLINED = {
     "query_args_thread.py": "22: the parsed options 'args' are used as a whole",
     "query_args_closure.py": "11: the parsed options 'args' are used as a whole",
     "query_args_passed_on.py": "10: 'args' is passed on again",
+    # issue 16, bug 1: `--port` added to a positional made a parser argparse refuses
+    "positional_port.py": (
+        "19: port= reads the positional argument 'port'; flaskd serves on the option --port:"
+        " declare it as `--port` first"
+    ),
 }
 
 
@@ -350,6 +355,33 @@ def test_output_that_is_not_final_is_never_written(
     assert script.read_bytes() == before
     assert f"failed: {script}: flaskd migrate failed ({reason}" in result.stderr
     assert "0 converted, 0 unchanged, 0 declined, 1 failed" in result.stderr
+
+
+def test_output_whose_parser_argparse_refuses_is_never_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Output whose parser raises when built (an option string argparse refuses: it compiles,
+    and only fails at import) fails and is not written. A monkeypatched rule stands in for a
+    buggy one, as above."""
+    real = first_request.apply
+
+    def buggy(module: cst.Module, context: object) -> cst.Module:
+        module = real(module, context)  # type: ignore[arg-type]
+        added = cst.parse_statement('parser.add_argument("data", "--data")\n')
+        at = next(i for i, s in enumerate(module.body) if "parse_args" in module.code_for_node(s))
+        return module.with_changes(body=[*module.body[:at], added, *module.body[at:]])
+
+    monkeypatch.setattr(first_request, "apply", buggy)
+    script = install("import_time", "input", tmp_path)
+    before = script.read_bytes()
+    result = CliRunner().invoke(migrate_command, ["--write", str(script)])
+    assert result.exit_code == 2, result.output
+    assert script.read_bytes() == before
+    reason = (
+        "its parser cannot be built: argparse refuses parser.add_argument(\"data\", \"--data\"):"
+        " ValueError: invalid option string 'data': must start with a character '-'"
+    )
+    assert f"failed: {script}: flaskd migrate failed ({reason}" in result.stderr
 
 
 def test_write_is_atomic_and_keeps_the_mode(invoke, tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from ._edit import Context
 from ._names import bound_names, read_names
+from ._parsing import build_problem
 from ._registry import MAIN_PATH, RULES
 from ._script import Analysis, Declined
 from .first_request import find_hooks
@@ -189,7 +190,12 @@ def _verify(
     try:
         compile(output, filename, "exec", dont_inherit=True)
         module = cst.parse_module(output)
-        again = _convert(module, analyze(module), env_prefix, rules)
+        analysis = analyze(module)
+        parser = analysis.get(find_parser)
+        problem = build_problem(parser) if parser is not None else None
+        if problem:
+            return f"its parser cannot be built: {problem}"
+        again = _convert(module, analysis, env_prefix, rules)
     except Declined as e:
         return f"its output is declined on a second run: {e.reason}"
     except Exception as e:

@@ -195,6 +195,12 @@ def _serve_value(
             raise Declined(value, f"{setting}= reads an option the parser does not declare")
         if option.address == setting:
             return
+        if not any(f.startswith("-") for f in option.flags):
+            raise Declined(
+                value,
+                f"{setting}= reads the positional argument {option.flags[0]!r}; flaskd serves on"
+                f" the option --{setting}: declare it as `--{setting}` first",
+            )
         if option.address is not None or any(
             f"--{setting}" in o.flags for o in parser.options if o is not option
         ):
