@@ -378,7 +378,7 @@ def test_output_whose_parser_argparse_refuses_is_never_written(
     assert result.exit_code == 2, result.output
     assert script.read_bytes() == before
     reason = (
-        "its parser cannot be built: argparse refuses parser.add_argument(\"data\", \"--data\"):"
+        'its parser cannot be built: argparse refuses parser.add_argument("data", "--data"):'
         " ValueError: invalid option string 'data': must start with a character '-'"
     )
     assert f"failed: {script}: flaskd migrate failed ({reason}" in result.stderr
