@@ -198,6 +198,11 @@ RUNNABLE = {
             "/echo?x=1": {"args": {"x": "1"}, "banner": "STOCK"},
         },
     ),
+    "import_in_try": (
+        ["--owner", "ann"],
+        {"IMPORT_IN_TRY_OWNER": "ann"},
+        {"/notes": {"owner": "ann", "notes": ["first"]}},
+    ),
 }
 #: Inputs that use @app.before_first_request, which Flask removed in 2.3: they cannot run here.
 NEEDS_OLD_FLASK = {"seed", "before_first_request"}
