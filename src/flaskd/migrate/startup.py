@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ._edit import Context, add_hook, ensure_service
-from ._names import bound_names, declared_global, dotted, read_names
+from ._edit import Context, MainPathEditor, add_hook, ensure_service, with_todo
+from ._names import bound_names, declared_global, dotted, read_names, walk
 from ._parsing import Parser
 from ._script import Analysis, Declined, Script, check_movable, is_docstring, variables
 from .parser import find_copies, find_parser
@@ -42,6 +42,7 @@ def find_init(analysis: Analysis) -> list[cst.BaseStatement]:
         skip.add(id(run.stmt))
         skip |= {id(s) for s in run.shutdown}
     skip |= {id(s) for s in analysis.get(find_copies)}
+    skip |= {id(s) for s in analysis.get(find_port_checks)}
     if parser is not None and parser.parse is not None and parser.parse in script.module.body:
         init = _import_time_init(script, parser, skip)
     if main.kind == "module" or run is None:
@@ -54,6 +55,47 @@ def find_init(analysis: Analysis) -> list[cst.BaseStatement]:
     for stmt in body:
         check_movable(script, stmt)
     return init + body
+
+
+def find_port_checks(analysis: Analysis) -> list[cst.If]:
+    """Main-path checks that the serving address is free (``if port_in_use(args.port): raise
+    ...``). In a hook they would run once flaskd has bound that address, and always fail;
+    flaskd fails itself when it cannot bind, so the rule drops them (with a TODO)."""
+    script = analysis.script
+    main = script.main
+    parser = analysis.get(find_parser)
+    if main is None or main.kind == "module" or parser is None or analysis.get(find_run) is None:
+        return []
+    return [
+        s
+        for s in main.body
+        if isinstance(s, cst.If)
+        and s.orelse is None
+        and reads_address(parser, s.test)
+        and _stops(s.body)
+    ]
+
+
+def reads_address(parser: Parser, node: cst.CSTNode) -> str | None:
+    """The serving setting (``port``, ``host``) that ``node`` reads from the options, if any."""
+    for found in walk(node):
+        if isinstance(found, cst.Attribute) and dotted(found.value) == parser.namespace:
+            option = next((o for o in parser.options if o.dest == found.attr.value), None)
+            if option is not None and option.address is not None:
+                return option.address
+    return None
+
+
+def _stops(block: cst.BaseSuite) -> bool:
+    """The block ends the script: its last statement raises or exits."""
+    last = block.body[-1] if isinstance(block, cst.IndentedBlock) else None
+    small = last.body[-1] if isinstance(last, cst.SimpleStatementLine) else None
+    if isinstance(small, cst.Raise):
+        return True
+    if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+        name = dotted(small.value.func) or ""
+        return name in ("sys.exit", "exit", "quit", "os._exit") or name.endswith(".error")
+    return False
 
 
 def _is_global(stmt: cst.BaseStatement) -> bool:
@@ -111,16 +153,43 @@ def _import_time_init(script: Script, parser: Parser, skip: set[int]) -> list[cs
 
 
 def needed(analysis: Analysis) -> bool:
-    return bool(analysis.get(find_init))
+    return bool(analysis.get(find_init) or analysis.get(find_port_checks))
+
+
+PORT_CHECK = (
+    "the script stopped when the {setting} was taken ({code}); that check is dropped: flaskd"
+    " binds the address before this hook runs (the check would always fail here), and stops"
+    " itself with an error naming the address when it is taken"
+)
+READS_ADDRESS = (
+    "this reads the serving {setting}: flaskd's {setting} setting, which a server given its"
+    " own address (waitress-serve --listen, gunicorn --bind) does not follow"
+)
 
 
 def apply(module: cst.Module, context: Context) -> cst.Module:
     analysis = context.analysis
     init = analysis.get(find_init)
     main = analysis.script.main
-    if not init or main is None:
+    checks = analysis.get(find_port_checks)
+    if (not init and not checks) or main is None:
         return module
     module, _ = ensure_service(module, context)
+    todos = [_check_todo(context, c) for c in checks]
+    if checks:
+        module = context.rewrite(
+            module, MainPathEditor(context, checks), [context.now(c) for c in checks]
+        )
+    if not init:
+        return _todo_on_service(module, context, todos)
+    parser = analysis.get(find_parser)
+    for stmt in init:
+        setting = reads_address(parser, stmt) if parser is not None else None
+        if setting is not None:
+            now = context.now(stmt)
+            module = context.replace(
+                module, now, with_todo(now, READS_ADDRESS.format(setting=setting))
+            )
     moved = context.ids(init)
     globals_ = _globals(context, init)
     main_path = {id(context.now(s)) for s in (main.guard, main.function) if s is not None}
@@ -134,7 +203,25 @@ def apply(module: cst.Module, context: Context) -> cst.Module:
         doc=DOC,
         globals_=sorted(globals_),
         placeholders=[g for g in sorted(globals_) if g not in outside],
+        todos=todos,
     )
+
+
+def _check_todo(context: Context, check: cst.If) -> str:
+    parser = context.analysis.get(find_parser)
+    setting = (reads_address(parser, check.test) if parser is not None else None) or "port"
+    code = "if " + cst.Module([]).code_for_node(check.test) + ": ..."
+    return PORT_CHECK.format(setting=setting, code=code)
+
+
+def _todo_on_service(module: cst.Module, context: Context, todos: list[str]) -> cst.Module:
+    """The TODOs for dropped checks, above the service when no hook takes them."""
+    assert context.service_stmt is not None
+    stmt = context.now(context.service_stmt)
+    new = stmt
+    for todo in todos:
+        new = with_todo(new, todo)
+    return context.replace(module, stmt, new)
 
 
 def _globals(context: Context, init: list[cst.BaseStatement]) -> set[str]:
