@@ -104,7 +104,8 @@ def test_imports_under_a_server_command_line(case: str, tmp_path: Path) -> None:
 #: Runnable fixtures: flags as a script, the same as env vars, and the JSON each URL answers
 #: ({tmp} is the test's temporary directory).
 RUNNABLE = {
-    "seed": ([], {}, {"/": {"option": "from config.py", "more": "Hello"}}),
+    # As the original: its option's default overwrote what config.py set.
+    "seed": ([], {}, {"/": {"option": "A", "more": "Hello"}}),
     "argparse_main": (
         ["--title", "Stock", "--db", "{tmp}/inv.sqlite"],
         {"ARGPARSE_MAIN_TITLE": "Stock", "ARGPARSE_MAIN_DB": "{tmp}/inv.sqlite"},
@@ -207,6 +208,12 @@ RUNNABLE = {
         ["--model", "big", "--name", "ann"],
         {"PORT_CHECK_MODEL": "big", "PORT_CHECK_NAME": "ann"},
         {"/predict": {"model": "big", "name": "ann"}},
+    ),
+    # issue 16, bug 4: the options' defaults, not config.py, as in the script
+    "config_precedence": (
+        [],
+        {},
+        {"/items": {"page": [f"item{i}" for i in range(20)], "secret": "option"}},
     ),
 }
 #: Inputs that use @app.before_first_request, which Flask removed in 2.3: they cannot run here.
@@ -663,3 +670,21 @@ def test_an_app_already_on_flaskd_is_left_alone() -> None:
     source = example.read_text()
     result = migrate_source(source, filename="notes.py", env_prefix="NOTES_")
     assert (result.status, result.output) == ("unchanged", source)
+
+
+def test_config_loaded_on_the_main_path_before_a_copy_gets_a_todo() -> None:
+    """A loader on the main path moves into the start-up hook, after flaskd set the keys from
+    the options: what it sets would win over a flag, and a TODO says so."""
+    source = (CASES / "config_precedence" / "input.py").read_text()
+    source = source.replace('app.config.from_object("config")\n', "")
+    source = source.replace(
+        "    args = parser.parse_args()\n",
+        '    args = parser.parse_args()\n    app.config.from_object("config")\n',
+    )
+    output = migrate("config_precedence", source)
+    todo = (
+        "    # TODO(flaskd): PAGE_SIZE, SECRET_KEY: the script overwrote them with its option"
+        " after this line (--page-size, --secret-key); this line now runs in the start-up hook,"
+    )
+    assert todo in output
+    assert '    app.config.from_object("config")\n' in output.split("def startup(app):")[1]

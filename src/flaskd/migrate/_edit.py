@@ -258,7 +258,7 @@ def add_hook(
     head: list[cst.BaseStatement] = [hook.body.body[0]]
     if globals_:
         head.append(cst.parse_statement(f"global {', '.join(globals_)}\n"))
-    body = [*head, blank(code[0], 0), *code[1:]]
+    body = [*head, context.replaced(code[0], blank(code[0], 0)), *code[1:]]
     hook = blank(hook.with_changes(body=hook.body.with_changes(body=body)), 2)
     for todo in todos:
         hook = with_todo(hook, todo)
