@@ -106,7 +106,7 @@ def find_overrides(analysis: Analysis) -> dict[int, tuple[cst.BaseStatement, lis
         return {}
     copied = {k: c for c in copies if (k := _copied_key(c)) is not None}
     found: dict[int, tuple[cst.BaseStatement, list[str]]] = {}
-    candidates = [s for s in script.module.body if s is not main.guard]
+    candidates: list[cst.BaseStatement] = [s for s in script.module.body if s is not main.guard]
     candidates += main.body if main.kind != "module" else []
     for stmt in candidates:
         if stmt in copies:
