@@ -48,6 +48,17 @@ DECLINED = {
     "query_args_thread.py": "22: the parsed options 'args' are used as a whole",
     "query_args_closure.py": "11: the parsed options 'args' are used as a whole",
     "query_args_passed_on.py": "10: 'args' is passed on again",
+    # issue 16: a Flask script that serves an app is converted or declined, never "unchanged"
+    "factory_at_import.py": (
+        "21: app comes from create_app(), not a module-level flask.Flask(...): flaskd has no app"
+        " here to attach a Service to"
+    ),
+    "run_in_uncalled_function.py": (
+        "14: app.run() in a function this module never calls, run_server()"
+    ),
+    "socketio_unguarded.py": (
+        "21: a server other than app.run(), socketio.run(), that flaskd cannot map"
+    ),
     # issue 16, bug 1: `--port` added to a positional made a parser argparse refuses
     "positional_port.py": (
         "19: port= reads the positional argument 'port'; flaskd serves on the option --port:"

@@ -18,7 +18,7 @@ from ._script import Analysis, Declined
 from .first_request import find_hooks
 from .options import find_reads
 from .parser import find_parser
-from .serve import find_run
+from .serve import find_run, unmapped_server
 from .startup import find_init
 
 Status = Literal["converted", "unchanged", "declined", "failed"]
@@ -75,6 +75,12 @@ def migrate_source(
         return Result("failed", source, [f"{filename}: flaskd migrate failed ({_bug(e)})"])
     if output == source:
         has_service = analysis.script.service is not None
+        mapped = has_service or analysis.get(find_run) is not None
+        unmapped = None if mapped else unmapped_server(analysis)
+        if unmapped is not None:
+            line = _line(module, unmapped)
+            where = f"{filename}:{line}" if line else filename
+            return Result("declined", source, [f"{where}: {unmapped.reason}"])
         return Result("unchanged", source, has_service=has_service)
     problem = _verify(output, filename, env_prefix, rules)
     if problem:
