@@ -226,6 +226,11 @@ RUNNABLE = {
         {},
         {"/items": {"page": [f"item{i}" for i in range(20)], "secret": "option"}},
     ),
+    "click_help": (
+        ["--channel", "ops"],
+        {"CLICK_HELP_CHANNEL": "ops"},
+        {"/hooks": {"channel": "ops", "received": []}},
+    ),
 }
 #: Inputs that use @app.before_first_request, which Flask removed in 2.3: they cannot run here.
 NEEDS_OLD_FLASK = {"seed", "before_first_request"}
@@ -699,3 +704,14 @@ def test_config_loaded_on_the_main_path_before_a_copy_gets_a_todo() -> None:
     )
     assert todo in output
     assert '    app.config.from_object("config")\n' in output.split("def startup(app):")[1]
+
+
+def test_click_command_argument_without_twin_is_named() -> None:
+    """@click.command() with an argument argparse has no twin for is declined, naming it."""
+    source = (CASES / "click_help" / "input.py").read_text()
+    source = source.replace("@click.command(", "@click.command(context_settings={}, ")
+    result = migrate_source(source, filename="hooks.py")
+    assert result.status == "declined"
+    assert result.reasons == [
+        "hooks.py:15: @click.command(context_settings=...) has no argparse twin"
+    ]
