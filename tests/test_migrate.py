@@ -231,6 +231,11 @@ RUNNABLE = {
         {"CLICK_HELP_CHANNEL": "ops"},
         {"/hooks": {"channel": "ops", "received": []}},
     ),
+    "helper_return_args": (
+        ["--root", "{tmp}/none", "--title", "Cats"],
+        {"HELPER_RETURN_ARGS_ROOT": "{tmp}/none", "HELPER_RETURN_ARGS_TITLE": "Cats"},
+        {"/gallery": {"root": "{tmp}/none", "images": [], "title": "Cats"}},
+    ),
 }
 #: Inputs that use @app.before_first_request, which Flask removed in 2.3: they cannot run here.
 NEEDS_OLD_FLASK = {"seed", "before_first_request"}
