@@ -236,6 +236,7 @@ RUNNABLE = {
         {"HELPER_RETURN_ARGS_ROOT": "{tmp}/none", "HELPER_RETURN_ARGS_TITLE": "Cats"},
         {"/gallery": {"root": "{tmp}/none", "images": [], "title": "Cats"}},
     ),
+    "serving_args": ([], {}, {"/hit": {"hits": 2, "client": "127.0.0.1"}}),
 }
 #: Inputs that use @app.before_first_request, which Flask removed in 2.3: they cannot run here.
 NEEDS_OLD_FLASK = {"seed", "before_first_request"}

@@ -21,6 +21,7 @@ from ._edit import (
     reflow_service,
     remove_from_block,
     service_call,
+    with_todo,
 )
 from ._names import BUILTINS, bound_names, declared_global, dotted, read_names
 from ._parsing import Option, Parser, decline_other_parsing
@@ -61,6 +62,9 @@ class Run:
     debug: bool
     #: Main-path statements after ``app.run()`` (the shutdown rule makes them a hook).
     shutdown: list[cst.BaseStatement] = dataclasses.field(default_factory=list)
+    #: The script's ``--debug`` option, when it takes a value (``--debug 1``) rather than
+    #: being a flag: flaskd's dev mode follows only a flag.
+    debug_value: Option | None = None
 
 
 def find_run(analysis: Analysis) -> Run | None:
@@ -228,8 +232,13 @@ def _read_run_args(script: Script, parser: Parser | None, run: Run) -> None:
             _serve_value(script, parser, run, name, value)
         elif name == "debug":
             run.debug = not _is_debug_flag(parser, value) and dotted(value) not in ("False", "None")
+            if parser is not None and _is_debug_flag(parser, value):
+                option = next(o for o in parser.options if o.dest == "debug")
+                run.debug_value = None if _is_boolean(option) else option
         elif name == "processes" and _literal(value) in (None, 1):
             pass
+        elif name == "threaded" and dotted(value) == "False":
+            run.serve["threads"] = cst.Integer("1")  # one request at a time, as the script
         elif name not in DEV_ONLY:
             raise Declined(run.call, f"app.run({name}=...) has no flaskd equivalent")
 
@@ -240,6 +249,56 @@ def _literal(node: cst.BaseExpression) -> object:
     if isinstance(node, cst.SimpleString):
         return node.evaluated_value
     return dotted(node)
+
+
+#: ``action=`` values that make an option a flag.
+BOOLEAN_ACTIONS = {
+    '"store_true"',
+    "'store_true'",
+    '"store_false"',
+    "'store_false'",
+    "argparse.BooleanOptionalAction",
+}
+
+
+def _is_boolean(option: Option) -> bool:
+    code = cst.Module([]).code_for_node
+    return any(
+        a.keyword is not None and a.keyword.value == "action" and code(a.value) in BOOLEAN_ACTIONS
+        for a in option.call.args
+    )
+
+
+def find_proxy_fix(analysis: Analysis) -> list[cst.SimpleStatementLine]:
+    """``app.wsgi_app = ProxyFix(app.wsgi_app, ...)`` lines, at module level or on the main
+    path: flaskd's own handling of forwarded headers cancels them unless told the proxy."""
+    script = analysis.script
+    if script.app is None or script.main is None:
+        return []
+    body: list[cst.BaseStatement] = list(script.module.body)
+    body += script.main.body if script.main.kind != "module" else []
+    found = []
+    for stmt in body:
+        if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
+            small = stmt.body[0]
+            if (
+                isinstance(small, cst.Assign)
+                and dotted(small.targets[0].target) == f"{script.app}.wsgi_app"
+                and isinstance(small.value, cst.Call)
+                and (script.imports.qualify(small.value.func) or "").endswith(".ProxyFix")
+            ):
+                found.append(stmt)
+    return found
+
+
+PROXY_FIX = (
+    "flaskd removes X-Forwarded-* headers from clients not in --forwarded-allow-ips"
+    " (FLASKD_FORWARDED_ALLOW_IPS), which cancels this ProxyFix: give it your proxy's address"
+)
+DEBUG_VALUE = (
+    "{flag} takes a value here ({flag} 1): flaskd turns on dev mode (the debugger) only for a"
+    ' flag; make it action="store_true", or pass --dev'
+)
 
 
 def _is_debug_flag(parser: Parser | None, value: cst.BaseExpression) -> bool:
@@ -329,6 +388,15 @@ def apply(module: cst.Module, context: Context) -> cst.Module:
     module, service = ensure_service(module, context)
     module = _add_aliases(module, context, run)
     module = _add_serve_defaults(module, context, run)
+    todos: list[tuple[cst.CSTNode, str]] = [
+        (s, PROXY_FIX) for s in context.analysis.get(find_proxy_fix)
+    ]
+    if run.debug_value is not None:
+        flag = run.debug_value.flags[-1]
+        todos.append((run.debug_value.stmt, DEBUG_VALUE.format(flag=flag)))
+    for node, text in todos:
+        now = context.now(node)
+        module = context.replace(module, now, with_todo(now, text))
 
     stmt = context.now(run.stmt)
     main_call = cst.parse_statement(f"{service}.main()\n")
