@@ -14,7 +14,7 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from conftest import BIN, FLASKD, PY, free_port, run
+from conftest import BIN, FLASKD, PY, free_port, run, wait_for
 
 pytest.importorskip("libcst")
 
@@ -721,3 +721,26 @@ def test_click_command_argument_without_twin_is_named() -> None:
     assert result.reasons == [
         "hooks.py:15: @click.command(context_settings=...) has no argparse twin"
     ]
+
+
+PROXY_FIX_WARNING = "app.wsgi_app is werkzeug's ProxyFix, but forwarded_allow_ips is empty"
+
+
+@pytest.mark.parametrize(
+    ("server", "trusted"),
+    [("waitress", []), ("gunicorn", []), ("waitress", ["--forwarded-allow-ips", "127.0.0.1"])],
+    ids=["waitress", "gunicorn-2-workers", "proxy-trusted"],
+)
+def test_proxy_fix_without_trusted_proxies_is_named_at_start(
+    server: str, trusted: list[str], tmp_path: Path, spawn
+) -> None:
+    """flaskd run says once, from the main process, that an app.wsgi_app ProxyFix sees no
+    forwarded headers while --forwarded-allow-ips is empty; not once that is set."""
+    install("serving_args", "expected", tmp_path)
+    port = free_port()
+    args = [*FLASKD, "run", "serving_args.py", "--port", str(port), "--server", server]
+    args += ["--workers", "2"] if server == "gunicorn" else []
+    proc = spawn([*args, *trusted], cwd=tmp_path)
+    proc.wait_http(f"http://127.0.0.1:{port}/hit")
+    wait_for(lambda: "serving on" in proc.output, "the serving line")
+    assert proc.output.count(PROXY_FIX_WARNING) == (0 if trusted else 1), proc.output
