@@ -237,6 +237,11 @@ RUNNABLE = {
         {"/gallery": {"root": "{tmp}/none", "images": [], "title": "Cats"}},
     ),
     "serving_args": ([], {}, {"/hit": {"hits": 2, "client": "127.0.0.1"}}),
+    "address_aliases": (
+        ["--unit", "F"],
+        {"ADDRESS_ALIASES_UNIT": "F"},
+        {"/readings": {"readings": {"temp": 21.5}, "unit": "F"}},
+    ),
 }
 #: Inputs that use @app.before_first_request, which Flask removed in 2.3: they cannot run here.
 NEEDS_OLD_FLASK = {"seed", "before_first_request"}
@@ -744,3 +749,19 @@ def test_proxy_fix_without_trusted_proxies_is_named_at_start(
     proc.wait_http(f"http://127.0.0.1:{port}/hit")
     wait_for(lambda: "serving on" in proc.output, "the serving line")
     assert proc.output.count(PROXY_FIX_WARNING) == (0 if trusted else 1), proc.output
+
+
+def test_plain_aliases_of_the_address_fold_into_the_options() -> None:
+    """HOST = args.host; PORT = int(args.port); app.run(host=HOST, port=PORT): the aliases go,
+    flaskd serves on the options themselves."""
+    source = (CASES / "address_aliases" / "input.py").read_text()
+    source = source.replace(
+        '    HOST = args.host if args.host else "127.0.0.1"\n'
+        "    PORT = int(args.port) if args.port else 8000\n",
+        "    HOST = args.host\n    PORT = int(args.port)\n",
+    )
+    output = migrate("address_aliases", source)
+    assert 'parser.add_argument("--host", help="interface to listen on")\n' in output
+    assert "HOST" not in output
+    assert "PORT" not in output
+    assert output.endswith('if __name__ == "__main__":\n    service.main()\n')

@@ -11,6 +11,7 @@ is not carried over: the debugger is for ``--dev`` only.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 import libcst as cst
 
@@ -65,6 +66,10 @@ class Run:
     #: The script's ``--debug`` option, when it takes a value (``--debug 1``) rather than
     #: being a flag: flaskd's dev mode follows only a flag.
     debug_value: Option | None = None
+    #: Main-path aliases of an option that only app.run() read (``PORT = int(args.port)``).
+    dropped: list[cst.BaseStatement] = dataclasses.field(default_factory=list)
+    #: Fallbacks folded into an option's default (``args.host if args.host else "0.0.0.0"``).
+    defaults: list[tuple[Option, cst.BaseExpression]] = dataclasses.field(default_factory=list)
 
 
 def find_run(analysis: Analysis) -> Run | None:
@@ -311,6 +316,80 @@ def _is_debug_flag(parser: Parser | None, value: cst.BaseExpression) -> bool:
     )
 
 
+def _unalias(script: Script, run: Run, value: cst.BaseExpression) -> cst.BaseExpression:
+    """What a name given to app.run() stands for, when the main path assigns it once and reads
+    it only there (``PORT = int(args.port)``; ``app.run(port=PORT)``): that assignment goes."""
+    main = script.main
+    if not isinstance(value, cst.Name) or main is None or main.kind == "module":
+        return value
+    name = value.value
+    assigns = [
+        (stmt, found)
+        for stmt in main.body
+        if (found := _assigned(stmt)) is not None and found[0] == name
+    ]
+    binds = [stmt for stmt in main.body if name in bound_names([stmt])]
+    reads = [
+        n
+        for stmt in main.body
+        for n in read_names(stmt)
+        if n.value == name and not contains(run.call, n)
+    ]
+    others = [n for n in script.names.get(name, []) if not any(contains(s, n) for s in main.body)]
+    if len(assigns) != 1 or len(binds) != 1 or others:
+        return value
+    stmt, (_, expr) = assigns[0]
+    if any(n is not _target(stmt) for n in reads):
+        return value
+    run.dropped.append(stmt)
+    return expr
+
+
+def _assigned(stmt: cst.BaseStatement) -> tuple[str, cst.BaseExpression] | None:
+    """``(name, value)`` for ``name = value``."""
+    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+        return None
+    small = stmt.body[0]
+    if (
+        isinstance(small, cst.Assign)
+        and len(small.targets) == 1
+        and isinstance(small.targets[0].target, cst.Name)
+    ):
+        return small.targets[0].target.value, small.value
+    return None
+
+
+def _target(stmt: cst.BaseStatement) -> cst.CSTNode | None:
+    assert isinstance(stmt, cst.SimpleStatementLine)
+    small = stmt.body[0]
+    return small.targets[0].target if isinstance(small, cst.Assign) else None
+
+
+def _fallback(parser: Parser, run: Run, value: cst.IfExp) -> cst.BaseExpression:
+    """``args.host if args.host else "127.0.0.1"`` is ``args.host`` with that default, when the
+    option has none: the fallback becomes its ``default=``."""
+    body = value.body
+    if isinstance(body, cst.Call) and dotted(body.func) in ("int", "str") and len(body.args) == 1:
+        body = body.args[0].value
+    test = value.test
+    if not (isinstance(body, cst.Attribute) and dotted(body.value) == parser.namespace):
+        return value
+    if cst.Module([]).code_for_node(test) != cst.Module([]).code_for_node(body):
+        return value
+    option = next((o for o in parser.options if o.dest == body.attr.value), None)
+    if option is None or read_names(value.orelse) or _has_default(option):
+        return value
+    run.defaults.append((option, value.orelse))
+    return value.body
+
+
+def _has_default(option: Option) -> bool:
+    return any(
+        a.keyword is not None and a.keyword.value == "default" and dotted(a.value) != "None"
+        for a in option.call.args
+    )
+
+
 def _serve_value(
     script: Script, parser: Parser | None, run: Run, setting: str, value: cst.BaseExpression
 ) -> None:
@@ -319,7 +398,10 @@ def _serve_value(
     keys then say HOST/PORT), or a value known at import time (a serving default)."""
     if dotted(value) == "None":
         return
+    value = _unalias(script, run, value)
     inner = value
+    if isinstance(inner, cst.IfExp) and parser is not None:
+        inner = _fallback(parser, run, inner)
     if (
         isinstance(inner, cst.Call)
         and dotted(inner.func) in ("int", "str")
@@ -388,6 +470,19 @@ def apply(module: cst.Module, context: Context) -> cst.Module:
     module, service = ensure_service(module, context)
     module = _add_aliases(module, context, run)
     module = _add_serve_defaults(module, context, run)
+    for option, default in run.defaults:
+        call = context.now(option.call)
+        args = [a for a in call.args if not (a.keyword and a.keyword.value == "default")]
+        comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+        args[-1] = args[-1].with_changes(comma=comma)
+        args.append(
+            cst.Arg(
+                default,
+                keyword=cst.Name("default"),
+                equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
+            )
+        )
+        module = context.replace(module, call, call.with_changes(args=args))
     todos: list[tuple[cst.CSTNode, str]] = [
         (s, PROXY_FIX) for s in context.analysis.get(find_proxy_fix)
     ]
@@ -412,7 +507,7 @@ def apply(module: cst.Module, context: Context) -> cst.Module:
         replacement = guard.with_changes(body=block, leading_lines=[cst.EmptyLine()] * 2)
         body = [replacement if s is stmt else s for s in module.body]
         return reflow_service(module.with_changes(body=body), context)
-    module = context.rewrite(module, _ReplaceRun(context, stmt, main_call), [stmt])
+    module = context.rewrite(module, _ReplaceRun(context, stmt, main_call, run.dropped), [stmt])
     return reflow_service(module, context)
 
 
@@ -453,9 +548,13 @@ class _ReplaceRun(MainPathEditor):
     """Swap ``app.run(...)`` for ``service.main()``; main() keeps only its docstring."""
 
     def __init__(
-        self, context: Context, run: cst.BaseStatement, main_call: cst.BaseStatement
+        self,
+        context: Context,
+        run: cst.BaseStatement,
+        main_call: cst.BaseStatement,
+        dropped: Sequence[cst.CSTNode],
     ) -> None:
-        super().__init__(context, [])
+        super().__init__(context, dropped)
         self.run = run
         self.main_call = main_call
 
@@ -469,4 +568,5 @@ class _ReplaceRun(MainPathEditor):
             and all(isinstance(x, cst.Global) for x in s.body)
             and not declared_global([s]) & bound_names(rest)
         }
-        return remove_from_block(original, updated, unused_globals, {id(self.run): self.main_call})
+        removed = unused_globals | self.removed
+        return remove_from_block(original, updated, removed, {id(self.run): self.main_call})

@@ -41,6 +41,7 @@ def find_init(analysis: Analysis) -> list[cst.BaseStatement]:
     if run is not None:
         skip.add(id(run.stmt))
         skip |= {id(s) for s in run.shutdown}
+        skip |= {id(s) for s in run.dropped}
     skip |= {id(s) for s in analysis.get(find_copies)}
     skip |= {id(s) for s in analysis.get(find_port_checks)}
     if parser is not None and parser.parse is not None and parser.parse in script.module.body:
