@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 from collections.abc import Callable, Collection, Sequence
+from pathlib import Path
 from typing import Literal, cast
 
 import libcst as cst
@@ -19,7 +20,7 @@ from .first_request import find_hooks
 from .options import find_reads
 from .parser import find_parser
 from .serve import find_run, unmapped_server
-from .startup import find_init
+from .startup import find_init, init_notes
 
 Status = Literal["converted", "unchanged", "declined", "failed"]
 Apply = Callable[[cst.Module, Context], cst.Module]
@@ -39,6 +40,9 @@ class Result:
     has_service: bool = False
     #: The file's encoding, to write it back the same way.
     encoding: str = "utf-8"
+    #: What changes when the converted file runs (``note: file:line: ...``): init code now run
+    #: per worker; ``warning:`` for init code that drops data.
+    notes: list[str] = dataclasses.field(default_factory=list)
 
 
 def migrate_source(
@@ -85,7 +89,13 @@ def migrate_source(
     problem = _verify(output, filename, env_prefix, rules)
     if problem:
         return Result("failed", source, [f"{filename}: flaskd migrate failed ({problem})"])
-    return Result("converted", output, _todos(output, filename), has_service=True)
+    result = Result("converted", output, _todos(output, filename), has_service=True)
+    if "startup" in rules:
+        folder = Path(filename).parent if filename != "<stdin>" else None
+        for node, kind, text in init_notes(analysis, folder):
+            line = _line(module, Declined(node, text))
+            result.notes.append(f"{kind}: {filename}:{line}: {text}")
+    return result
 
 
 def analyze(module: cst.Module) -> Analysis:

@@ -9,12 +9,15 @@ keep finding them.
 
 from __future__ import annotations
 
+import contextlib
+from pathlib import Path
+
 import libcst as cst
 
 from ._edit import Context, MainPathEditor, add_hook, ensure_service, with_todo
-from ._names import bound_names, declared_global, dotted, read_names, walk
+from ._names import bound_names, declared_global, dotted, read_names, string_value, walk
 from ._parsing import Parser
-from ._script import Analysis, Declined, Script, check_movable, is_docstring, variables
+from ._script import Analysis, Declined, Script, calls, check_movable, is_docstring, variables
 from .parser import find_copies, find_parser
 from .serve import find_run
 
@@ -97,6 +100,62 @@ def _stops(block: cst.BaseSuite) -> bool:
         name = dotted(small.value.func) or ""
         return name in ("sys.exit", "exit", "quit", "os._exit") or name.endswith(".error")
     return False
+
+
+PER_WORKER = (
+    "the start-up code from the main path ran once per run of the script; in the start-up hook"
+    " it runs once per process: in each worker of a pre-fork server, and again at every worker"
+    " restart"
+)
+DESTRUCTIVE = (
+    "the start-up code {what}: it now runs in every worker process and at every worker"
+    " restart, not once; move it to a one-off command (flask --app ... init-db) if that"
+    " would lose data"
+)
+
+
+def init_notes(analysis: Analysis, folder: Path | None) -> list[tuple[cst.CSTNode, str, str]]:
+    """What the report says about the init code the hook now runs (node, kind, text): that it
+    runs once per worker, and a warning when it drops data (``DROP TABLE`` in its SQL, in a schema
+    file it reads from ``folder``, or ``drop_all()``)."""
+    init = analysis.get(find_init)
+    if not init:
+        return []
+    notes: list[tuple[cst.CSTNode, str, str]] = [(init[0], "note", PER_WORKER)]
+    script = analysis.script
+    functions = {s.name.value: s for s in script.module.body if isinstance(s, cst.FunctionDef)}
+    code: list[cst.CSTNode] = list(init)
+    for stmt in init:  # and the module's functions it calls, one level down
+        for call in calls(stmt):
+            if isinstance(call.func, cst.Name) and call.func.value in functions:
+                code.append(functions[call.func.value])
+    for node in code:
+        what = _drops(node, folder)
+        if what is not None:
+            notes.append((init[0], "warning", DESTRUCTIVE.format(what=what)))
+            break
+    return notes
+
+
+def _drops(node: cst.CSTNode, folder: Path | None) -> str | None:
+    for found in walk(node):
+        if (
+            isinstance(found, cst.Call)
+            and isinstance(found.func, cst.Attribute)
+            and found.func.attr.value == "drop_all"
+        ):
+            return "calls drop_all()"
+        text = string_value(found) if isinstance(found, cst.SimpleString) else None
+        if text is None:
+            continue
+        if "DROP TABLE" in text.upper():
+            return "runs DROP TABLE"
+        if folder is not None and text.endswith(".sql") and "/" not in text.lstrip("./"):
+            schema = folder / text
+            with contextlib.suppress(OSError, UnicodeDecodeError):
+                if "DROP TABLE" in schema.read_text().upper():
+                    return f"runs {text}, which has DROP TABLE"
+    return None
 
 
 def _is_global(stmt: cst.BaseStatement) -> bool:
