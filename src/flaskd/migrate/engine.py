@@ -16,10 +16,11 @@ from ._names import bound_names, read_names
 from ._parsing import build_problem
 from ._registry import MAIN_PATH, RULES
 from ._script import Analysis, Declined
+from ._servers import unmapped_server
 from .first_request import find_hooks
 from .options import find_reads
 from .parser import find_parser
-from .serve import find_run, unmapped_server
+from .serve import find_run
 from .startup import find_init, init_notes
 
 Status = Literal["converted", "unchanged", "declined", "failed"]
