@@ -14,7 +14,7 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from conftest import BIN, FLASKD, PY, free_port, run
+from conftest import BIN, FLASKD, PY, free_port, run, wait_for
 
 pytest.importorskip("libcst")
 
@@ -48,6 +48,22 @@ DECLINED = {
     "query_args_thread.py": "22: the parsed options 'args' are used as a whole",
     "query_args_closure.py": "11: the parsed options 'args' are used as a whole",
     "query_args_passed_on.py": "10: 'args' is passed on again",
+    # issue 16: a Flask script that serves an app is converted or declined, never "unchanged"
+    "factory_at_import.py": (
+        "21: app comes from create_app(), not a module-level flask.Flask(...): flaskd has no app"
+        " here to attach a Service to"
+    ),
+    "run_in_uncalled_function.py": (
+        "14: app.run() in a function this module never calls, run_server()"
+    ),
+    "socketio_unguarded.py": (
+        "21: a server other than app.run(), socketio.run(), that flaskd cannot map"
+    ),
+    # issue 16, bug 1: `--port` added to a positional made a parser argparse refuses
+    "positional_port.py": (
+        "19: port= reads the positional argument 'port'; flaskd serves on the option --port:"
+        " declare it as `--port` first"
+    ),
 }
 
 
@@ -82,9 +98,9 @@ def test_fixture(case: str) -> None:
 
 
 def importable(case: str) -> bool:
-    """A Flask script with no TODO left (a TODO marks code that still needs Flask < 2.3)."""
+    """A Flask script with no first-request TODO left (that code still needs Flask < 2.3)."""
     text = (CASES / case / "expected.py").read_text()
-    return "flask" in text and "TODO(flaskd)" not in text
+    return "flask" in text and "TODO(flaskd): before_app_first_request" not in text
 
 
 @pytest.mark.parametrize("case", [c for c in FIXTURES if importable(c)])
@@ -99,7 +115,8 @@ def test_imports_under_a_server_command_line(case: str, tmp_path: Path) -> None:
 #: Runnable fixtures: flags as a script, the same as env vars, and the JSON each URL answers
 #: ({tmp} is the test's temporary directory).
 RUNNABLE = {
-    "seed": ([], {}, {"/": {"option": "from config.py", "more": "Hello"}}),
+    # As the original: its option's default overwrote what config.py set.
+    "seed": ([], {}, {"/": {"option": "A", "more": "Hello"}}),
     "argparse_main": (
         ["--title", "Stock", "--db", "{tmp}/inv.sqlite"],
         {"ARGPARSE_MAIN_TITLE": "Stock", "ARGPARSE_MAIN_DB": "{tmp}/inv.sqlite"},
@@ -192,6 +209,43 @@ RUNNABLE = {
             "/search?q=tea&sort=new": {"query": {"q": "tea", "sort": "new"}, "title": "Stock"},
             "/echo?x=1": {"args": {"x": "1"}, "banner": "STOCK"},
         },
+    ),
+    "import_in_try": (
+        ["--owner", "ann"],
+        {"IMPORT_IN_TRY_OWNER": "ann"},
+        {"/notes": {"owner": "ann", "notes": ["first"]}},
+    ),
+    "port_check": (
+        ["--model", "big", "--name", "ann"],
+        {"PORT_CHECK_MODEL": "big", "PORT_CHECK_NAME": "ann"},
+        {"/predict": {"model": "big", "name": "ann"}},
+    ),
+    # issue 16, bug 4: the options' defaults, not config.py, as in the script
+    "config_precedence": (
+        [],
+        {},
+        {"/items": {"page": [f"item{i}" for i in range(20)], "secret": "option"}},
+    ),
+    "click_help": (
+        ["--channel", "ops"],
+        {"CLICK_HELP_CHANNEL": "ops"},
+        {"/hooks": {"channel": "ops", "received": []}},
+    ),
+    "helper_return_args": (
+        ["--root", "{tmp}/none", "--title", "Cats"],
+        {"HELPER_RETURN_ARGS_ROOT": "{tmp}/none", "HELPER_RETURN_ARGS_TITLE": "Cats"},
+        {"/gallery": {"root": "{tmp}/none", "images": [], "title": "Cats"}},
+    ),
+    "serving_args": ([], {}, {"/hit": {"hits": 2, "client": "127.0.0.1"}}),
+    "address_aliases": (
+        ["--unit", "F"],
+        {"ADDRESS_ALIASES_UNIT": "F"},
+        {"/readings": {"readings": {"temp": 21.5}, "unit": "F"}},
+    ),
+    "init_db": (
+        ["--database", "{tmp}/blog.sqlite"],
+        {"INIT_DB_DATABASE": "{tmp}/blog.sqlite"},
+        {"/entries": {"entries": ["hello"]}},
     ),
 }
 #: Inputs that use @app.before_first_request, which Flask removed in 2.3: they cannot run here.
@@ -350,6 +404,33 @@ def test_output_that_is_not_final_is_never_written(
     assert script.read_bytes() == before
     assert f"failed: {script}: flaskd migrate failed ({reason}" in result.stderr
     assert "0 converted, 0 unchanged, 0 declined, 1 failed" in result.stderr
+
+
+def test_output_whose_parser_argparse_refuses_is_never_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Output whose parser raises when built (an option string argparse refuses: it compiles,
+    and only fails at import) fails and is not written. A monkeypatched rule stands in for a
+    buggy one, as above."""
+    real = first_request.apply
+
+    def buggy(module: cst.Module, context: object) -> cst.Module:
+        module = real(module, context)  # type: ignore[arg-type]
+        added = cst.parse_statement('parser.add_argument("data", "--data")\n')
+        at = next(i for i, s in enumerate(module.body) if "parse_args" in module.code_for_node(s))
+        return module.with_changes(body=[*module.body[:at], added, *module.body[at:]])
+
+    monkeypatch.setattr(first_request, "apply", buggy)
+    script = install("import_time", "input", tmp_path)
+    before = script.read_bytes()
+    result = CliRunner().invoke(migrate_command, ["--write", str(script)])
+    assert result.exit_code == 2, result.output
+    assert script.read_bytes() == before
+    reason = (
+        'its parser cannot be built: argparse refuses parser.add_argument("data", "--data"):'
+        " ValueError: invalid option string 'data': must start with a character '-'"
+    )
+    assert f"failed: {script}: flaskd migrate failed ({reason}" in result.stderr
 
 
 def test_write_is_atomic_and_keeps_the_mode(invoke, tmp_path: Path) -> None:
@@ -621,3 +702,93 @@ def test_an_app_already_on_flaskd_is_left_alone() -> None:
     source = example.read_text()
     result = migrate_source(source, filename="notes.py", env_prefix="NOTES_")
     assert (result.status, result.output) == ("unchanged", source)
+
+
+def test_config_loaded_on_the_main_path_before_a_copy_gets_a_todo() -> None:
+    """A loader on the main path moves into the start-up hook, after flaskd set the keys from
+    the options: what it sets would win over a flag, and a TODO says so."""
+    source = (CASES / "config_precedence" / "input.py").read_text()
+    source = source.replace('app.config.from_object("config")\n', "")
+    source = source.replace(
+        "    args = parser.parse_args()\n",
+        '    args = parser.parse_args()\n    app.config.from_object("config")\n',
+    )
+    output = migrate("config_precedence", source)
+    todo = (
+        "    # TODO(flaskd): PAGE_SIZE, SECRET_KEY: the script overwrote them with its option"
+        " after this line (--page-size, --secret-key); this line now runs in the start-up hook,"
+    )
+    assert todo in output
+    assert '    app.config.from_object("config")\n' in output.split("def startup(app):")[1]
+
+
+def test_click_command_argument_without_twin_is_named() -> None:
+    """@click.command() with an argument argparse has no twin for is declined, naming it."""
+    source = (CASES / "click_help" / "input.py").read_text()
+    source = source.replace("@click.command(", "@click.command(context_settings={}, ")
+    result = migrate_source(source, filename="hooks.py")
+    assert result.status == "declined"
+    assert result.reasons == [
+        "hooks.py:15: @click.command(context_settings=...) has no argparse twin"
+    ]
+
+
+PROXY_FIX_WARNING = "app.wsgi_app is werkzeug's ProxyFix, but forwarded_allow_ips is empty"
+
+
+@pytest.mark.parametrize(
+    ("server", "trusted"),
+    [("waitress", []), ("gunicorn", []), ("waitress", ["--forwarded-allow-ips", "127.0.0.1"])],
+    ids=["waitress", "gunicorn-2-workers", "proxy-trusted"],
+)
+def test_proxy_fix_without_trusted_proxies_is_named_at_start(
+    server: str, trusted: list[str], tmp_path: Path, spawn
+) -> None:
+    """flaskd run says once, from the main process, that an app.wsgi_app ProxyFix sees no
+    forwarded headers while --forwarded-allow-ips is empty; not once that is set."""
+    install("serving_args", "expected", tmp_path)
+    port = free_port()
+    args = [*FLASKD, "run", "serving_args.py", "--port", str(port), "--server", server]
+    args += ["--workers", "2"] if server == "gunicorn" else []
+    proc = spawn([*args, *trusted], cwd=tmp_path)
+    proc.wait_http(f"http://127.0.0.1:{port}/hit")
+    wait_for(lambda: "serving on" in proc.output, "the serving line")
+    assert proc.output.count(PROXY_FIX_WARNING) == (0 if trusted else 1), proc.output
+
+
+def test_plain_aliases_of_the_address_fold_into_the_options() -> None:
+    """HOST = args.host; PORT = int(args.port); app.run(host=HOST, port=PORT): the aliases go,
+    flaskd serves on the options themselves."""
+    source = (CASES / "address_aliases" / "input.py").read_text()
+    source = source.replace(
+        '    HOST = args.host if args.host else "127.0.0.1"\n'
+        "    PORT = int(args.port) if args.port else 8000\n",
+        "    HOST = args.host\n    PORT = int(args.port)\n",
+    )
+    output = migrate("address_aliases", source)
+    assert 'parser.add_argument("--host", help="interface to listen on")\n' in output
+    assert "HOST" not in output
+    assert "PORT" not in output
+    assert output.endswith('if __name__ == "__main__":\n    service.main()\n')
+
+
+def test_report_says_init_code_runs_per_worker_and_warns_when_it_drops_data(
+    invoke, tmp_path: Path
+) -> None:
+    """The report notes, per file, that init code now runs once per worker process, and warns
+    when that code drops data (schema.sql starts with DROP TABLE); a file whose init code
+    drops nothing gets the note only."""
+    script = install("init_db", "input", tmp_path)
+    result = invoke(["migrate", script.name], cwd=tmp_path)
+    assert (
+        "note: init_db.py:35: the start-up code from the main path ran once per run of the"
+        " script; in the start-up hook it runs once per process: in each worker" in result.stderr
+    )
+    assert (
+        "warning: init_db.py:35: the start-up code runs schema.sql, which has DROP TABLE: it now"
+        " runs in every worker process and at every worker restart" in result.stderr
+    )
+    (tmp_path / "schema.sql").write_text("CREATE TABLE IF NOT EXISTS entries (title TEXT);\n")
+    result = invoke(["migrate", script.name], cwd=tmp_path)
+    assert "note: init_db.py:35:" in result.stderr
+    assert "warning:" not in result.stderr

@@ -185,7 +185,20 @@ class Service:
         debug = resolved.app.get("DEBUG")
         if not dev and debug is not None and debug.value and "DEBUG" in self.schema.options:
             notes.append(f"DEBUG is on from {debug.source}; ignored outside dev mode")
+        if not resolved.settings.forwarded_allow_ips and self._behind_proxy_fix():
+            notes.append(
+                "app.wsgi_app is werkzeug's ProxyFix, but forwarded_allow_ips is empty: flaskd"
+                " removes X-Forwarded-* headers from every client, so ProxyFix never sees them;"
+                " give your proxy's address with --forwarded-allow-ips"
+                " (FLASKD_FORWARDED_ALLOW_IPS)"
+            )
         return notes
+
+    def _behind_proxy_fix(self) -> bool:
+        """The app's WSGI callable is a ProxyFix (set before or after the service was made)."""
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        return isinstance(self.app.wsgi_app, ProxyFix) or isinstance(self._wsgi_app, ProxyFix)
 
     def stop(self) -> None:
         """Run the shutdown hooks in reverse order, once; log each failure and go on.

@@ -234,12 +234,14 @@ def add_hook(
     doc: str,
     globals_: Sequence[str] = (),
     placeholders: Sequence[str] = (),
+    todos: Sequence[str] = (),
 ) -> cst.Module:
     """Move ``code`` off the main path into a new ``@service.<event>`` hook taking the app.
 
-    The hook gets the first free name of ``names``, the docstring ``doc`` and a ``global``
-    statement for ``globals_``. It is declared right after the service (a shutdown hook after
-    the start-up hook), below a ``name = None`` line for each of ``placeholders``.
+    The hook gets the first free name of ``names``, the docstring ``doc``, a ``global``
+    statement for ``globals_`` and a TODO comment for each of ``todos``. It is declared right
+    after the service (a shutdown hook after the start-up hook), below a ``name = None`` line
+    for each of ``placeholders``.
     """
     script = context.analysis.script
     assert script.main is not None
@@ -256,8 +258,10 @@ def add_hook(
     head: list[cst.BaseStatement] = [hook.body.body[0]]
     if globals_:
         head.append(cst.parse_statement(f"global {', '.join(globals_)}\n"))
-    body = [*head, blank(code[0], 0), *code[1:]]
+    body = [*head, context.replaced(code[0], blank(code[0], 0)), *code[1:]]
     hook = blank(hook.with_changes(body=hook.body.with_changes(body=body)), 2)
+    for todo in todos:
+        hook = with_todo(hook, todo)
     new: list[Statement] = [cst.parse_statement(f"{p} = None\n") for p in placeholders]
     if new:
         new[0] = blank(new[0], 1)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import libcst as cst
 from libcst.metadata import MetadataWrapper
 
-from ._names import Imports, dotted
+from ._names import Imports, dotted, import_lines
 
 #: A module-level statement, as libcst types a module's body.
 Statement = cst.SimpleStatementLine | cst.BaseCompoundStatement
@@ -33,6 +33,12 @@ def _import_position(body: Sequence[cst.BaseStatement], before: int) -> int:
             for s in stmt.body
         ):
             last = i
+        elif isinstance(stmt, cst.Try) and any(
+            isinstance(s, cst.Import | cst.ImportFrom)
+            for line in import_lines([stmt])
+            for s in line.body
+        ):
+            last = i  # try: from flask import Flask / except ImportError: ...
     return last + 1
 
 

@@ -115,9 +115,7 @@ class Imports:
 
     def __init__(self, module: cst.Module) -> None:
         self.names: dict[str, str] = {}
-        for stmt in module.body:
-            if not isinstance(stmt, cst.SimpleStatementLine):
-                continue
+        for stmt in import_lines(module.body):
             for small in stmt.body:
                 if isinstance(small, cst.Import):
                     for alias in small.names:
@@ -146,6 +144,20 @@ class Imports:
 
     def imports_module(self, top: str) -> bool:
         return any(q == top or q.startswith(top + ".") for q in self.names.values())
+
+
+def import_lines(body: Iterable[cst.BaseStatement]) -> Iterator[cst.SimpleStatementLine]:
+    """The module-level simple statements, and those in a module-level ``try:`` (``try: from
+    flask import Flask`` / ``except ImportError: ...`` imports at module level too)."""
+    for stmt in body:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            yield stmt
+        elif isinstance(stmt, cst.Try):
+            blocks = [stmt.body, *(h.body for h in stmt.handlers)]
+            blocks += [b.body for b in (stmt.orelse, stmt.finalbody) if b is not None]
+            for block in blocks:
+                if isinstance(block, cst.IndentedBlock):
+                    yield from (s for s in block.body if isinstance(s, cst.SimpleStatementLine))
 
 
 def _alias(alias: cst.ImportAlias) -> str:

@@ -112,6 +112,9 @@ def _read_helper(
     extra = f"{name}() does more than build the parser; flaskd moves only a helper that does not"
     if statements[0] is not create:
         raise Declined(statements[0], extra)
+    parsed = _parsed_then_returned(statements, parser.name)
+    if parsed is not None:  # args = parser.parse_args(); return args
+        statements = statements[:-1]
     for stmt in statements[1:-1]:
         method = method_call(stmt, parser.aliases)
         if method is None or method[1] not in DECLARING:
@@ -129,9 +132,12 @@ def _read_helper(
     small = (
         last.body[0] if isinstance(last, cst.SimpleStatementLine) and len(last.body) == 1 else None
     )
-    if last is create or not isinstance(small, cst.Return) or small.value is None:
+    if parsed is not None:
+        value: cst.BaseExpression = parsed
+    elif last is create or not isinstance(small, cst.Return) or small.value is None:
         raise Declined(last, f"{name}() builds the parser but does not end returning it")
-    value = small.value
+    else:
+        value = small.value
     if dotted(value) == parser.name:
         return parser, True
     if (
@@ -143,6 +149,28 @@ def _read_helper(
         _check_helper_parse_call(helper, value)
         return parser, False
     raise Declined(last, f"{name}() returns something other than the parser or its parse_args()")
+
+
+def _parsed_then_returned(statements: list[cst.BaseStatement], parser: str) -> cst.Call | None:
+    """The ``parser.parse_args()`` call of a helper that ends ``args = parser.parse_args()``
+    then ``return args``."""
+    if len(statements) < 3:
+        return None
+    last = statements[-1]
+    small = last.body[0] if isinstance(last, cst.SimpleStatementLine) else None
+    if not isinstance(small, cst.Return) or not isinstance(small.value, cst.Name):
+        return None
+    found = assigned_call(statements[-2])
+    if found is None or found[0] != small.value.value:
+        return None
+    call = found[1]
+    if (
+        isinstance(call.func, cst.Attribute)
+        and dotted(call.func.value) == parser
+        and call.func.attr.value == "parse_args"
+    ):
+        return call
+    return None
 
 
 def _check_helper_parse_call(helper: cst.FunctionDef, call: cst.Call) -> None:

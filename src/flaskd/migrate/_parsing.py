@@ -7,8 +7,10 @@ the options (``serve``, ``startup``, ``options``).
 
 from __future__ import annotations
 
+import argparse
+import ast
 import dataclasses
-from typing import Literal
+from typing import Any, Literal
 
 import libcst as cst
 
@@ -16,6 +18,7 @@ from ._names import dotted, local_names, read_names, string_value, walk
 from ._script import (
     Declined,
     Script,
+    assigned_call,
     calls,
     contains,
     visible_names,
@@ -292,3 +295,78 @@ def is_copy(script: Script, parser: Parser | None, stmt: cst.BaseStatement) -> b
         and dotted(value.value) == parser.namespace
         and parser.key(value.attr.value) == key
     )
+
+
+def build_problem(parser: Parser) -> str | None:
+    """Why argparse would refuse to build this parser, or None.
+
+    Replays its declarations on a real `argparse.ArgumentParser`, with the arguments that are
+    literals (a name not written as one, such as ``type=int``, is left out: it does not change
+    whether the declaration is valid). Catches what compiling cannot: an invalid or conflicting
+    option string raises only when the script runs.
+    """
+    if parser.kind != "argparse":
+        return None
+    owners: dict[str, Any] = {}
+    for stmt in parser.statements:
+        small = stmt.body[0]
+        created = assigned_call(stmt) if stmt is parser.create else None
+        call = created[1] if created else getattr(small, "value", None)
+        target = created[0] if created else None
+        if isinstance(small, cst.Assign) and isinstance(small.targets[0].target, cst.Name):
+            target = small.targets[0].target.value
+        if not isinstance(call, cst.Call):
+            continue
+        try:
+            if stmt is parser.create:
+                made: Any = argparse.ArgumentParser(**_literals(call, PARSER_CHECKED))
+            else:
+                assert isinstance(call.func, cst.Attribute)
+                owner = owners[dotted(call.func.value) or ""]
+                method = call.func.attr.value
+                if method == "add_argument":
+                    names = [string_value(a.value) for a in call.args if a.keyword is None]
+                    made = owner.add_argument(*names, **_option_literals(call))
+                elif method in ("add_argument_group", "add_mutually_exclusive_group"):
+                    keywords = _literals(call, {"required"}) if "exclusive" in method else {}
+                    made = getattr(owner, method)(**keywords)
+                else:
+                    continue
+        except (argparse.ArgumentError, ValueError, TypeError) as e:
+            code = cst.Module([]).code_for_node(call)
+            return f"argparse refuses {code}: {type(e).__name__}: {e}"
+        if target is not None:
+            owners[target] = made
+    return None
+
+
+#: ``ArgumentParser(...)`` keywords that decide whether its options are valid.
+PARSER_CHECKED = {"prefix_chars", "add_help", "conflict_handler", "allow_abbrev"}
+
+
+def _literals(call: cst.Call, keep: set[str] | None = None) -> dict[str, Any]:
+    """The keyword arguments of ``call`` that are Python literals."""
+    found: dict[str, Any] = {}
+    code = cst.Module([]).code_for_node
+    for arg in call.args:
+        if arg.keyword is None or (keep is not None and arg.keyword.value not in keep):
+            continue
+        try:
+            found[arg.keyword.value] = ast.literal_eval(code(arg.value))
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            if arg.keyword.value == "action" and dotted(arg.value) is not None:
+                name = (dotted(arg.value) or "").removeprefix("argparse.")
+                action = getattr(argparse, name, None)
+                if isinstance(action, type) and issubclass(action, argparse.Action):
+                    found["action"] = action
+    return found
+
+
+def _option_literals(call: cst.Call) -> dict[str, Any]:
+    """An ``add_argument`` call's literal keywords; with an action flaskd does not know (one
+    of the script's own classes), only ``dest``: its other keywords may be valid for it."""
+    found = _literals(call)
+    custom = any(a.keyword is not None and a.keyword.value == "action" for a in call.args)
+    if custom and "action" not in found:
+        return {k: v for k, v in found.items() if k == "dest"}
+    return found

@@ -50,12 +50,10 @@ def apply(module: cst.Module, context: Context) -> cst.Module:
     command = decorators[0].decorator
     if not isinstance(command, cst.Call) or imports.qualify(command.func) != "click.command":
         raise Declined(function, f"{function.name.value}() is not a plain @click.command()")
-    if command.args:
-        raise Declined(command, "@click.command(...) with arguments")
     taken = local_names(function) | bound_names(module.body)
     parser = free_name(taken, ["parser"])
     namespace = free_name(taken, ["args", "options"])
-    lines = [f"{parser} = argparse.ArgumentParser()\n"]
+    lines = [f"{parser} = argparse.ArgumentParser({_command_args(command)})\n"]
     dests: dict[str, str] = {}
     for decorator in decorators[1:]:
         line, dest = _argument(imports, decorator, parser)
@@ -94,6 +92,27 @@ def apply(module: cst.Module, context: Context) -> cst.Module:
     )
     module = module.with_changes(body=[new_function if s is function else s for s in module.body])
     return swap_import(module, "click", "argparse")
+
+
+#: ``@click.command(...)`` arguments that only document: their ``ArgumentParser`` keyword.
+COMMAND_DOCS = {"help": "description", "epilog": "epilog"}
+#: ``@click.command(...)`` arguments that mean nothing for a lone command (a group's).
+COMMAND_DROPPED = {"name", "short_help", "options_metavar"}
+
+
+def _command_args(command: cst.Call) -> str:
+    """The ``ArgumentParser(...)`` arguments for ``@click.command(...)``'s: its help and epilog
+    carry over, a command name (only a group reads it) goes; anything else is declined."""
+    code = cst.Module([]).code_for_node
+    parts = []
+    for i, arg in enumerate(command.args):
+        keyword = arg.keyword.value if arg.keyword is not None else ("name" if i == 0 else "")
+        if keyword in COMMAND_DOCS:
+            parts.append(f"{COMMAND_DOCS[keyword]}={code(arg.value)}")
+        elif keyword not in COMMAND_DROPPED or arg.star:
+            shown = f"{keyword}=" if keyword else "*args"
+            raise Declined(command, f"@click.command({shown}...) has no argparse twin")
+    return ", ".join(parts)
 
 
 def _argument(imports: Imports, decorator: cst.Decorator, parser: str) -> tuple[str, str]:

@@ -87,6 +87,7 @@ def migrate(
     for path, source, result in _run(jobs):
         counts[result.status] += 1
         reasons += [f"{result.status}: {r}" for r in result.reasons]
+        reasons += result.notes
         if result.status == "converted":
             changed = True
             if mode == "diff":
@@ -114,6 +115,8 @@ def _stdin(env_prefix: str | None, rules: tuple[str, ...], mode: str) -> None:
     result = migrate_source(source, env_prefix=env_prefix, rules=rules)
     for line in result.reasons:
         click.echo(f"{result.status}: {line}", err=True)
+    for line in result.notes:
+        click.echo(line, err=True)
     if mode != "check":
         sys.stdout.buffer.write(result.output.encode(encoding))
     if result.status == "failed":

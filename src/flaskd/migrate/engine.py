@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 from collections.abc import Callable, Collection, Sequence
+from pathlib import Path
 from typing import Literal, cast
 
 import libcst as cst
@@ -12,13 +13,15 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from ._edit import Context
 from ._names import bound_names, read_names
+from ._parsing import build_problem
 from ._registry import MAIN_PATH, RULES
 from ._script import Analysis, Declined
+from ._servers import unmapped_server
 from .first_request import find_hooks
 from .options import find_reads
 from .parser import find_parser
 from .serve import find_run
-from .startup import find_init
+from .startup import find_init, init_notes
 
 Status = Literal["converted", "unchanged", "declined", "failed"]
 Apply = Callable[[cst.Module, Context], cst.Module]
@@ -38,6 +41,9 @@ class Result:
     has_service: bool = False
     #: The file's encoding, to write it back the same way.
     encoding: str = "utf-8"
+    #: What changes when the converted file runs (``note: file:line: ...``): init code now run
+    #: per worker; ``warning:`` for init code that drops data.
+    notes: list[str] = dataclasses.field(default_factory=list)
 
 
 def migrate_source(
@@ -74,11 +80,23 @@ def migrate_source(
         return Result("failed", source, [f"{filename}: flaskd migrate failed ({_bug(e)})"])
     if output == source:
         has_service = analysis.script.service is not None
+        mapped = has_service or analysis.get(find_run) is not None
+        unmapped = None if mapped else unmapped_server(analysis)
+        if unmapped is not None:
+            line = _line(module, unmapped)
+            where = f"{filename}:{line}" if line else filename
+            return Result("declined", source, [f"{where}: {unmapped.reason}"])
         return Result("unchanged", source, has_service=has_service)
     problem = _verify(output, filename, env_prefix, rules)
     if problem:
         return Result("failed", source, [f"{filename}: flaskd migrate failed ({problem})"])
-    return Result("converted", output, _todos(output, filename), has_service=True)
+    result = Result("converted", output, _todos(output, filename), has_service=True)
+    if "startup" in rules:
+        folder = Path(filename).parent if filename != "<stdin>" else None
+        for node, kind, text in init_notes(analysis, folder):
+            line = _line(module, Declined(node, text))
+            result.notes.append(f"{kind}: {filename}:{line}: {text}")
+    return result
 
 
 def analyze(module: cst.Module) -> Analysis:
@@ -189,7 +207,12 @@ def _verify(
     try:
         compile(output, filename, "exec", dont_inherit=True)
         module = cst.parse_module(output)
-        again = _convert(module, analyze(module), env_prefix, rules)
+        analysis = analyze(module)
+        parser = analysis.get(find_parser)
+        problem = build_problem(parser) if parser is not None else None
+        if problem:
+            return f"its parser cannot be built: {problem}"
+        again = _convert(module, analysis, env_prefix, rules)
     except Declined as e:
         return f"its output is declined on a second run: {e.reason}"
     except Exception as e:

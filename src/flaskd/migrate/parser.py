@@ -17,11 +17,13 @@ from ._edit import (
     ensure_service,
     reflow_service,
     service_call,
+    with_todo,
 )
 from ._imports import Statement
+from ._names import dotted, string_value
 from ._parser_helper import helper_parser
-from ._parsing import PARSERS, Parser, is_copy, read_parser
-from ._script import Analysis, Declined, assigned_call
+from ._parsing import PARSERS, Option, Parser, is_copy, read_parser
+from ._script import Analysis, Declined, Script, assigned_call
 
 ID = "parser"
 
@@ -69,6 +71,115 @@ def find_copies(analysis: Analysis) -> list[cst.BaseStatement]:
     return [s for s in candidates if is_copy(script, parser, s)]
 
 
+#: ``app.config`` methods that load values from elsewhere (which keys, the code cannot tell).
+LOADERS = {
+    "from_object",
+    "from_pyfile",
+    "from_envvar",
+    "from_file",
+    "from_prefixed_env",
+    "from_mapping",
+    "update",
+    "setdefault",
+}
+#: App attributes that are config keys.
+CONFIG_ATTRIBUTES = {"secret_key": "SECRET_KEY", "debug": "DEBUG", "testing": "TESTING"}
+#: The line that keeps a config key the script always took from its option off the app's own
+#: values (flaskd ranks those above an option's default).
+KEEP_OPTION = '{app}.config.pop("{key}", None)  # as in the script, {flag} gives {key}, not this\n'
+OVERRIDE_IN_HOOK = (
+    "{keys}: the script overwrote {it} with its option after this line ({options}); this line"
+    " now runs in the start-up hook, after flaskd set {it} from the options, so what it sets"
+    " wins even over a flag: move it to module level (flaskd then ranks the option's flag, env"
+    " var and config file above it) or remove {it} from what it sets"
+)
+
+
+def find_overrides(analysis: Analysis) -> dict[int, tuple[cst.BaseStatement, list[str]]]:
+    """Statements that may set a key in ``app.config`` before the script overwrote it with its
+    option (a copy the parser rule drops), by id, with those keys. In flaskd the value they set
+    outranks the option's default: the rule says so in a TODO above each."""
+    script = analysis.script
+    copies = analysis.get(find_copies)
+    main = script.main
+    if not copies or main is None:
+        return {}
+    copied = {k: c for c in copies if (k := _copied_key(c)) is not None}
+    found: dict[int, tuple[cst.BaseStatement, list[str]]] = {}
+    candidates: list[cst.BaseStatement] = [s for s in script.module.body if s is not main.guard]
+    candidates += main.body if main.kind != "module" else []
+    for stmt in candidates:
+        if stmt in copies:
+            continue
+        keys = _config_keys(script, stmt)
+        if keys is None:
+            continue
+        hit = [
+            k
+            for k, copy in copied.items()
+            if (not keys or k in keys) and _before(script, stmt, copy)
+        ]
+        if hit:
+            found[id(stmt)] = (stmt, sorted(hit))
+    return found
+
+
+def _before(script: Script, stmt: cst.BaseStatement, copy: cst.BaseStatement) -> bool:
+    """``stmt`` runs before ``copy``: at import time, or earlier on the main path."""
+    main = script.main
+    assert main is not None
+    body = main.body if main.kind != "module" else script.module.body
+    if stmt in body and copy in body:
+        return body.index(stmt) < body.index(copy)
+    return stmt in script.module.body
+
+
+def _copied_key(copy: cst.BaseStatement) -> str | None:
+    assert isinstance(copy, cst.SimpleStatementLine)
+    small = copy.body[0]
+    assert isinstance(small, cst.Assign)
+    target = small.targets[0].target
+    assert isinstance(target, cst.Subscript)
+    index = target.slice[0].slice
+    return string_value(index.value) if isinstance(index, cst.Index) else None
+
+
+def _config_keys(script: Script, stmt: cst.BaseStatement) -> set[str] | None:
+    """The config keys a simple statement may set: a set of keys, empty when it cannot tell
+    (``app.config.from_object("config")``), None when it sets none."""
+    if not isinstance(stmt, cst.SimpleStatementLine):
+        return None
+    config = f"{script.app}.config"
+    keys: set[str] | None = None
+    for small in stmt.body:
+        call = small.value if isinstance(small, cst.Expr) else None
+        if (
+            isinstance(call, cst.Call)
+            and isinstance(call.func, cst.Attribute)
+            and dotted(call.func.value) == config
+            and call.func.attr.value in LOADERS
+        ):
+            named = {a.keyword.value for a in call.args if a.keyword is not None}
+            if any(a.keyword is None for a in call.args) or not named:
+                return set()
+            keys = (keys or set()) | named
+        targets = []
+        if isinstance(small, cst.Assign):
+            targets = [t.target for t in small.targets]
+        elif isinstance(small, cst.AnnAssign | cst.AugAssign):
+            targets = [small.target]
+        for target in targets:
+            key = None
+            if isinstance(target, cst.Subscript) and dotted(target.value) == config:
+                index = target.slice[0].slice if len(target.slice) == 1 else None
+                key = string_value(index.value) if isinstance(index, cst.Index) else None
+            elif isinstance(target, cst.Attribute) and dotted(target.value) == script.app:
+                key = CONFIG_ATTRIBUTES.get(target.attr.value)
+            if key is not None:
+                keys = (keys or set()) | {key}
+    return keys
+
+
 # -- the rewrite ----------------------------------------------------------------------------------
 
 
@@ -89,6 +200,7 @@ def apply(module: cst.Module, context: Context) -> cst.Module:
     on_main = [s for s in parser.statements if id(context.now(s)) not in top]
     gone: list[cst.CSTNode] = [*on_main, parser.parse, *analysis.get(find_copies)]
     gone += [s for s in (parser.helper, parser.handoff) if s is not None]
+    module = _keep_options(module, context, parser)
     module = context.rewrite(module, _RemoveParsing(context, gone, parser.namespace or ""))
     moving = [context.now(s) for s in on_main]
     if parser.local is not None and parser.local != parser.name:
@@ -108,6 +220,35 @@ def apply(module: cst.Module, context: Context) -> cst.Module:
         body[after] = context.replaced(body[after], blank(body[after], 0))
     module = module.with_changes(body=body)
     return reflow_service(_pass_parser(module, context, parser.name), context)
+
+
+def _keep_options(module: cst.Module, context: Context, parser: Parser) -> cst.Module:
+    """Keep the script's precedence where it overwrote a key the app set with its option: a
+    module-level value is popped right after it is set; a main-path one, which now runs in
+    the start-up hook after flaskd set the key, gets a TODO."""
+    script = context.analysis.script
+    last: dict[str, cst.BaseStatement] = {}
+    for stmt, keys in context.analysis.get(find_overrides).values():
+        if stmt in script.module.body:
+            last.update(dict.fromkeys(keys, stmt))
+            continue
+        options = [f"{_option(parser, key).flags[0]}" for key in keys]
+        it = "it" if len(keys) == 1 else "them"
+        text = OVERRIDE_IN_HOOK.format(keys=", ".join(keys), it=it, options=", ".join(options))
+        now = context.now(stmt)
+        module = context.replace(module, now, with_todo(now, text))
+    for key, stmt in sorted(last.items(), key=lambda i: (script.index(i[1]), i[0]), reverse=True):
+        flag = _option(parser, key).flags[0]
+        line = cst.parse_statement(KEEP_OPTION.format(app=script.app, key=key, flag=flag))
+        body = list(module.body)
+        at = context.index(module, stmt) + 1
+        body.insert(at, line)
+        module = module.with_changes(body=body)
+    return module
+
+
+def _option(parser: Parser, key: str) -> Option:
+    return next(o for o in parser.options if parser.key(o.dest) == key)
 
 
 def _pass_parser(module: cst.Module, context: Context, name: str) -> cst.Module:

@@ -11,6 +11,7 @@ is not carried over: the debugger is for ``--dev`` only.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 import libcst as cst
 
@@ -21,16 +22,16 @@ from ._edit import (
     reflow_service,
     remove_from_block,
     service_call,
+    with_todo,
 )
 from ._names import BUILTINS, bound_names, declared_global, dotted, read_names
 from ._parsing import Option, Parser, decline_other_parsing
-from ._script import Analysis, Declined, Script, calls, check_movable, contains
+from ._script import Analysis, Declined, Script, check_movable, contains
+from ._servers import check_other_servers, misplaced
 from .parser import find_parser
 
 ID = "serve"
 DEBUG_NOTE = "# debug: pass --dev for Flask's reloader and debugger (never on in production)"
-#: Calls that serve the app some other way than app.run.
-SERVERS = {"serve", "run_simple", "make_server", "WSGIServer", "serve_forever", "run"}
 #: app.run keywords that only tune Flask's development server.
 DEV_ONLY = {
     "use_reloader",
@@ -61,6 +62,13 @@ class Run:
     debug: bool
     #: Main-path statements after ``app.run()`` (the shutdown rule makes them a hook).
     shutdown: list[cst.BaseStatement] = dataclasses.field(default_factory=list)
+    #: The script's ``--debug`` option, when it takes a value (``--debug 1``) rather than
+    #: being a flag: flaskd's dev mode follows only a flag.
+    debug_value: Option | None = None
+    #: Main-path aliases of an option that only app.run() read (``PORT = int(args.port)``).
+    dropped: list[cst.BaseStatement] = dataclasses.field(default_factory=list)
+    #: Fallbacks folded into an option's default (``args.host if args.host else "0.0.0.0"``).
+    defaults: list[tuple[Option, cst.BaseExpression]] = dataclasses.field(default_factory=list)
 
 
 def find_run(analysis: Analysis) -> Run | None:
@@ -69,7 +77,7 @@ def find_run(analysis: Analysis) -> Run | None:
     if not script.argparse:
         return None
     parser = analysis.get(find_parser)
-    _check_other_servers(script)
+    check_other_servers(script)
     if parser is None:
         decline_other_parsing(script)
     app = script.app
@@ -101,12 +109,7 @@ def find_run(analysis: Analysis) -> Run | None:
         None,
     )
     if stmt is None:
-        for s in body:
-            if contains(s, call):
-                if isinstance(s, cst.For | cst.While):
-                    raise Declined(call, f"{app}.run() in a loop")
-                raise Declined(call, f"{app}.run() inside a block: a server path flaskd cannot map")
-        raise Declined(call, f"{app}.run() outside the main path")
+        raise Declined(call, misplaced(script, call, body))
     run = Run(stmt, call, {}, {}, debug=False)
     if script.main.kind != "module":
         run.shutdown = body[body.index(stmt) + 1 :]
@@ -114,19 +117,6 @@ def find_run(analysis: Analysis) -> Run | None:
             check_movable(script, after)
     _read_run_args(script, parser, run)
     return run
-
-
-def _check_other_servers(script: Script) -> None:
-    """Decline another server on the main path: ``waitress.serve(app)``, ``make_server``..."""
-    if script.main is None or script.main.kind == "module":
-        return
-    for stmt in script.main.body:
-        for call in calls(stmt):
-            name = dotted(call.func) or ""
-            last = name.rpartition(".")[2]
-            uses_app = any(dotted(a.value) == script.app for a in call.args)
-            if last in SERVERS and (uses_app or last != "run"):
-                raise Declined(call, f"a second server path, {name}(), that flaskd cannot map")
 
 
 def _read_run_args(script: Script, parser: Parser | None, run: Run) -> None:
@@ -145,8 +135,13 @@ def _read_run_args(script: Script, parser: Parser | None, run: Run) -> None:
             _serve_value(script, parser, run, name, value)
         elif name == "debug":
             run.debug = not _is_debug_flag(parser, value) and dotted(value) not in ("False", "None")
+            if parser is not None and _is_debug_flag(parser, value):
+                option = next(o for o in parser.options if o.dest == "debug")
+                run.debug_value = None if _is_boolean(option) else option
         elif name == "processes" and _literal(value) in (None, 1):
             pass
+        elif name == "threaded" and dotted(value) == "False":
+            run.serve["threads"] = cst.Integer("1")  # one request at a time, as the script
         elif name not in DEV_ONLY:
             raise Declined(run.call, f"app.run({name}=...) has no flaskd equivalent")
 
@@ -159,6 +154,56 @@ def _literal(node: cst.BaseExpression) -> object:
     return dotted(node)
 
 
+#: ``action=`` values that make an option a flag.
+BOOLEAN_ACTIONS = {
+    '"store_true"',
+    "'store_true'",
+    '"store_false"',
+    "'store_false'",
+    "argparse.BooleanOptionalAction",
+}
+
+
+def _is_boolean(option: Option) -> bool:
+    code = cst.Module([]).code_for_node
+    return any(
+        a.keyword is not None and a.keyword.value == "action" and code(a.value) in BOOLEAN_ACTIONS
+        for a in option.call.args
+    )
+
+
+def find_proxy_fix(analysis: Analysis) -> list[cst.SimpleStatementLine]:
+    """``app.wsgi_app = ProxyFix(app.wsgi_app, ...)`` lines, at module level or on the main
+    path: flaskd's own handling of forwarded headers cancels them unless told the proxy."""
+    script = analysis.script
+    if script.app is None or script.main is None:
+        return []
+    body: list[cst.BaseStatement] = list(script.module.body)
+    body += script.main.body if script.main.kind != "module" else []
+    found = []
+    for stmt in body:
+        if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
+            small = stmt.body[0]
+            if (
+                isinstance(small, cst.Assign)
+                and dotted(small.targets[0].target) == f"{script.app}.wsgi_app"
+                and isinstance(small.value, cst.Call)
+                and (script.imports.qualify(small.value.func) or "").endswith(".ProxyFix")
+            ):
+                found.append(stmt)
+    return found
+
+
+PROXY_FIX = (
+    "flaskd removes X-Forwarded-* headers from clients not in --forwarded-allow-ips"
+    " (FLASKD_FORWARDED_ALLOW_IPS), which cancels this ProxyFix: give it your proxy's address"
+)
+DEBUG_VALUE = (
+    "{flag} takes a value here ({flag} 1): flaskd turns on dev mode (the debugger) only for a"
+    ' flag; make it action="store_true", or pass --dev'
+)
+
+
 def _is_debug_flag(parser: Parser | None, value: cst.BaseExpression) -> bool:
     return (
         parser is not None
@@ -166,6 +211,80 @@ def _is_debug_flag(parser: Parser | None, value: cst.BaseExpression) -> bool:
         and dotted(value.value) == parser.namespace
         and value.attr.value == "debug"
         and parser.key("debug") == "DEBUG"
+    )
+
+
+def _unalias(script: Script, run: Run, value: cst.BaseExpression) -> cst.BaseExpression:
+    """What a name given to app.run() stands for, when the main path assigns it once and reads
+    it only there (``PORT = int(args.port)``; ``app.run(port=PORT)``): that assignment goes."""
+    main = script.main
+    if not isinstance(value, cst.Name) or main is None or main.kind == "module":
+        return value
+    name = value.value
+    assigns = [
+        (stmt, found)
+        for stmt in main.body
+        if (found := _assigned(stmt)) is not None and found[0] == name
+    ]
+    binds = [stmt for stmt in main.body if name in bound_names([stmt])]
+    reads = [
+        n
+        for stmt in main.body
+        for n in read_names(stmt)
+        if n.value == name and not contains(run.call, n)
+    ]
+    others = [n for n in script.names.get(name, []) if not any(contains(s, n) for s in main.body)]
+    if len(assigns) != 1 or len(binds) != 1 or others:
+        return value
+    stmt, (_, expr) = assigns[0]
+    if any(n is not _target(stmt) for n in reads):
+        return value
+    run.dropped.append(stmt)
+    return expr
+
+
+def _assigned(stmt: cst.BaseStatement) -> tuple[str, cst.BaseExpression] | None:
+    """``(name, value)`` for ``name = value``."""
+    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+        return None
+    small = stmt.body[0]
+    if (
+        isinstance(small, cst.Assign)
+        and len(small.targets) == 1
+        and isinstance(small.targets[0].target, cst.Name)
+    ):
+        return small.targets[0].target.value, small.value
+    return None
+
+
+def _target(stmt: cst.BaseStatement) -> cst.CSTNode | None:
+    assert isinstance(stmt, cst.SimpleStatementLine)
+    small = stmt.body[0]
+    return small.targets[0].target if isinstance(small, cst.Assign) else None
+
+
+def _fallback(parser: Parser, run: Run, value: cst.IfExp) -> cst.BaseExpression:
+    """``args.host if args.host else "127.0.0.1"`` is ``args.host`` with that default, when the
+    option has none: the fallback becomes its ``default=``."""
+    body = value.body
+    if isinstance(body, cst.Call) and dotted(body.func) in ("int", "str") and len(body.args) == 1:
+        body = body.args[0].value
+    test = value.test
+    if not (isinstance(body, cst.Attribute) and dotted(body.value) == parser.namespace):
+        return value
+    if cst.Module([]).code_for_node(test) != cst.Module([]).code_for_node(body):
+        return value
+    option = next((o for o in parser.options if o.dest == body.attr.value), None)
+    if option is None or read_names(value.orelse) or _has_default(option):
+        return value
+    run.defaults.append((option, value.orelse))
+    return value.body
+
+
+def _has_default(option: Option) -> bool:
+    return any(
+        a.keyword is not None and a.keyword.value == "default" and dotted(a.value) != "None"
+        for a in option.call.args
     )
 
 
@@ -177,7 +296,10 @@ def _serve_value(
     keys then say HOST/PORT), or a value known at import time (a serving default)."""
     if dotted(value) == "None":
         return
+    value = _unalias(script, run, value)
     inner = value
+    if isinstance(inner, cst.IfExp) and parser is not None:
+        inner = _fallback(parser, run, inner)
     if (
         isinstance(inner, cst.Call)
         and dotted(inner.func) in ("int", "str")
@@ -195,6 +317,12 @@ def _serve_value(
             raise Declined(value, f"{setting}= reads an option the parser does not declare")
         if option.address == setting:
             return
+        if not any(f.startswith("-") for f in option.flags):
+            raise Declined(
+                value,
+                f"{setting}= reads the positional argument {option.flags[0]!r}; flaskd serves on"
+                f" the option --{setting}: declare it as `--{setting}` first",
+            )
         if option.address is not None or any(
             f"--{setting}" in o.flags for o in parser.options if o is not option
         ):
@@ -240,6 +368,28 @@ def apply(module: cst.Module, context: Context) -> cst.Module:
     module, service = ensure_service(module, context)
     module = _add_aliases(module, context, run)
     module = _add_serve_defaults(module, context, run)
+    for option, default in run.defaults:
+        call = context.now(option.call)
+        args = [a for a in call.args if not (a.keyword and a.keyword.value == "default")]
+        comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+        args[-1] = args[-1].with_changes(comma=comma)
+        args.append(
+            cst.Arg(
+                default,
+                keyword=cst.Name("default"),
+                equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
+            )
+        )
+        module = context.replace(module, call, call.with_changes(args=args))
+    todos: list[tuple[cst.CSTNode, str]] = [
+        (s, PROXY_FIX) for s in context.analysis.get(find_proxy_fix)
+    ]
+    if run.debug_value is not None:
+        flag = run.debug_value.flags[-1]
+        todos.append((run.debug_value.stmt, DEBUG_VALUE.format(flag=flag)))
+    for node, text in todos:
+        now = context.now(node)
+        module = context.replace(module, now, with_todo(now, text))
 
     stmt = context.now(run.stmt)
     main_call = cst.parse_statement(f"{service}.main()\n")
@@ -255,7 +405,7 @@ def apply(module: cst.Module, context: Context) -> cst.Module:
         replacement = guard.with_changes(body=block, leading_lines=[cst.EmptyLine()] * 2)
         body = [replacement if s is stmt else s for s in module.body]
         return reflow_service(module.with_changes(body=body), context)
-    module = context.rewrite(module, _ReplaceRun(context, stmt, main_call), [stmt])
+    module = context.rewrite(module, _ReplaceRun(context, stmt, main_call, run.dropped), [stmt])
     return reflow_service(module, context)
 
 
@@ -296,9 +446,13 @@ class _ReplaceRun(MainPathEditor):
     """Swap ``app.run(...)`` for ``service.main()``; main() keeps only its docstring."""
 
     def __init__(
-        self, context: Context, run: cst.BaseStatement, main_call: cst.BaseStatement
+        self,
+        context: Context,
+        run: cst.BaseStatement,
+        main_call: cst.BaseStatement,
+        dropped: Sequence[cst.CSTNode],
     ) -> None:
-        super().__init__(context, [])
+        super().__init__(context, dropped)
         self.run = run
         self.main_call = main_call
 
@@ -312,4 +466,5 @@ class _ReplaceRun(MainPathEditor):
             and all(isinstance(x, cst.Global) for x in s.body)
             and not declared_global([s]) & bound_names(rest)
         }
-        return remove_from_block(original, updated, unused_globals, {id(self.run): self.main_call})
+        removed = unused_globals | self.removed
+        return remove_from_block(original, updated, removed, {id(self.run): self.main_call})

@@ -13,6 +13,7 @@ service = Service(app, parser, env_prefix="SEED_", serve={"host": "127.0.0.1", "
 create_app = service.create_app  # for servers that only call plain names
 
 app.config.from_object("config")  # note the missing '.py'
+app.config.pop("SOME_OPTION", None)  # as in the script, --some-option gives SOME_OPTION, not this
 app.config["MORE_OPTIONS"] = "Hello"
 
 state = {}

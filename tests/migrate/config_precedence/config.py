@@ -1,0 +1,2 @@
+PAGE_SIZE = 50
+SECRET_KEY = "from-config"
