@@ -55,6 +55,18 @@ def pytest_configure(config: pytest.Config) -> None:
             signal.signal(signum, handler)
 
 
+#: Test files whose costly set-up (an image, a booted systemd, venvs any user can read) is
+#: made once per pytest-xdist worker: each runs whole in one worker (``--dist loadgroup``);
+#: the other tests are spread one by one.
+TOGETHER = ("test_container_podman.py", "test_systemd_e2e.py", "test_systemd_unit.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.name in TOGETHER:
+            item.add_marker(pytest.mark.xdist_group(item.path.stem))
+
+
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Start every test without flaskd's or the test apps' env vars, and end it with the
