@@ -22,6 +22,7 @@ import math
 import os
 import platform
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -32,6 +33,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -566,9 +568,11 @@ def probe(backend: str) -> tuple[bool, str, dict]:
     return True, "", {k: v["value"] for k, v in json.loads(p.stdout)["serve"].items()}
 
 
-def flaskd_argv(app: App, backend: str, settings: dict) -> object:
+def flaskd_argv(app: App, backend: str, settings: dict, options: Sequence[str] = ()) -> object:
+    """(port) -> argv of `flaskd run` for ``app`` on ``backend``, with ``options`` added."""
     workers = BACKENDS[backend].workers and "workers" in settings
     extra = ["--workers", str(WORKERS)] if workers else []
+    extra += options
     return lambda port: [
         PY,
         "-m",
@@ -587,7 +591,9 @@ def flaskd_argv(app: App, backend: str, settings: dict) -> object:
     ]
 
 
-def plan(apps: list[str], backends: list[str]) -> tuple[list[Pair], dict]:
+def plan(
+    apps: list[str], backends: list[str], options: Sequence[str] = ()
+) -> tuple[list[Pair], dict]:
     pairs, settings = [], {}
     for name in backends:
         ok, message, serve = probe(name)
@@ -601,7 +607,7 @@ def plan(apps: list[str], backends: list[str]) -> tuple[list[Pair], dict]:
                     a,
                     name,
                     "bare",
-                    (f"flaskd {name}", flaskd_argv(APPS[a], name, settings[name])),
+                    (f"flaskd {name}", flaskd_argv(APPS[a], name, settings[name], options)),
                     (
                         BACKENDS[name].bare_label,
                         lambda port, a=a, name=name: [
@@ -619,7 +625,7 @@ def plan(apps: list[str], backends: list[str]) -> tuple[list[Pair], dict]:
                 "hello",
                 name,
                 "dev",
-                (f"flaskd {name}", flaskd_argv(APPS["hello"], name, settings[name])),
+                (f"flaskd {name}", flaskd_argv(APPS["hello"], name, settings[name], options)),
                 ("flask run (dev)", lambda port: [*dev_argv, "--port", str(port)]),
             )
         )
@@ -920,6 +926,13 @@ def main() -> None:
         default=list(APPS),
         help="default: " + ",".join(APPS),
     )
+    parser.add_argument(
+        "--flaskd-options",
+        type=shlex.split,
+        default=[],
+        metavar="'OPTIONS'",
+        help="more options for flaskd run, in one quoted argument (e.g. '--ready-path /readyz')",
+    )
     args = parser.parse_args()
     rounds = args.rounds or (8 if args.quick else 30)
     if not 2 <= rounds <= 1000:
@@ -939,7 +952,7 @@ def main() -> None:
             f"warning: the CPU is {before['busy_before']:.0%} busy with other work, which adds"
             " noise that pinning cannot remove"
         )
-    pairs, settings = plan(args.apps, args.backends)
+    pairs, settings = plan(args.apps, args.backends, args.flaskd_options)
     deadline = time.monotonic() + MAX_MINUTES * 60
     started = time.monotonic()
     results, failed = [], []
@@ -986,6 +999,7 @@ def main() -> None:
         and not failed
         and args.backends == list(BACKENDS)
         and args.apps == list(APPS)
+        and not args.flaskd_options
     )
     name = "latest" if full else "partial"
     (RESULTS / f"{name}.json").write_text(json.dumps(data, indent=2) + "\n")
