@@ -42,6 +42,15 @@ PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 START_DELAY = 2
 
 
+def _program(pid: int) -> str:
+    """The name of the program process ``pid`` runs; "" if it is gone (nspawn's first child
+    may be a short-lived one before the container's systemd)."""
+    try:
+        return Path(os.readlink(f"/proc/{pid}/exe")).name
+    except OSError:
+        return ""
+
+
 class Machine:
     """A booted container, driven with nsenter (machinectl needs a host D-Bus it lacks here)."""
 
@@ -75,7 +84,7 @@ class Machine:
             if self.nspawn.poll() is not None:
                 pytest.fail(f"systemd-nspawn exited {self.nspawn.returncode}:\n{self.output}")
             found = children.read_text().split() if children.exists() else []
-            if found and Path(f"/proc/{found[0]}/exe").resolve().name == "systemd":
+            if found and _program(int(found[0])) == "systemd":
                 return int(found[0])
             time.sleep(0.05)
         pytest.fail(f"the container's systemd did not start:\n{self.output}")
