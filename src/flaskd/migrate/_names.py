@@ -36,10 +36,17 @@ def walk_parents(root: cst.CSTNode) -> Iterator[tuple[cst.CSTNode, cst.CSTNode]]
         stack.extend((child, node) for child in reversed(_children(node)))
 
 
+#: Each node class's field names, read once (`dataclasses.fields` is slow in a hot loop).
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def _children(node: cst.CSTNode) -> list[cst.CSTNode]:
+    names = _FIELDS.get(type(node))
+    if names is None:
+        names = _FIELDS[type(node)] = tuple(f.name for f in dataclasses.fields(node))
     children: list[cst.CSTNode] = []
-    for field in dataclasses.fields(node):
-        value = getattr(node, field.name)
+    for name in names:
+        value = getattr(node, name)
         if isinstance(value, cst.CSTNode):
             children.append(value)
         elif isinstance(value, tuple | list):
