@@ -19,6 +19,7 @@ from ._edit import (
     service_call,
 )
 from ._imports import Statement
+from ._names import walk
 from ._parser_helper import helper_parser
 from ._parsing import PARSERS, Parser, is_copy, read_parser
 from ._script import Analysis, Declined, assigned_call
@@ -89,7 +90,13 @@ def apply(module: cst.Module, context: Context) -> cst.Module:
     on_main = [s for s in parser.statements if id(context.now(s)) not in top]
     gone: list[cst.CSTNode] = [*on_main, parser.parse, *analysis.get(find_copies)]
     gone += [s for s in (parser.helper, parser.handoff) if s is not None]
-    module = context.rewrite(module, _RemoveParsing(context, gone, parser.namespace or ""))
+    namespace = parser.namespace or ""
+    targets = [context.now(s) for s in gone] + [
+        n
+        for n in walk(module)
+        if isinstance(n, cst.Global) and any(i.name.value == namespace for i in n.names)
+    ]
+    module = context.rewrite(module, _RemoveParsing(context, gone, namespace), targets)
     moving = [context.now(s) for s in on_main]
     if parser.local is not None and parser.local != parser.name:
         rename = _Rename(parser.local, parser.name)
