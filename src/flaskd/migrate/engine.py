@@ -11,7 +11,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from ._edit import Context
-from ._names import bound_names, read_names
+from ._names import bound_names, enclosing, read_names
 from ._registry import MAIN_PATH, RULES
 from ._script import Analysis, Declined
 from .first_request import find_hooks
@@ -201,12 +201,26 @@ def _verify(
 
 def _line(module: cst.Module, error: Declined) -> int | None:
     """The line of the node at fault, if it is in the original module (rules that ran
-    before the decline may have built it)."""
+    before the decline may have built it).
+
+    Positions are resolved only in the module-level statement holding the node, offset by
+    the lines before it: resolving them in the whole module costs more than converting it.
+    """
     if error.node is None:
         return None
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    where = positions.get(error.node)
-    return where.start.line if where is not None else None
+    holding = enclosing(module, [error.node]) | {id(error.node)}
+    for i, stmt in enumerate(module.body):
+        if id(stmt) in holding:
+            alone = module.with_changes(header=[], body=[stmt])
+            positions = MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider)
+            where = positions.get(error.node)
+            if where is None:
+                return None
+            code = module.code_for_node
+            before = "".join(code(s) for s in module.body[:i])
+            lines = "".join(code(line) for line in module.header) + before
+            return lines.count("\n") + where.start.line
+    return None
 
 
 def _todos(output: str, filename: str) -> list[str]:
