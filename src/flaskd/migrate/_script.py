@@ -68,10 +68,12 @@ class Script:
 
     #: The node each node is in, by id, from the walk that found the calls and names.
     parents: dict[int, cst.CSTNode] = dataclasses.field(default_factory=dict)
-    #: LibCST's scope of each node, resolved when first needed, by the name asked about.
-    _scopes: dict[str | None, Mapping[cst.CSTNode, Scope | None]] = dataclasses.field(
+    #: LibCST's scope of each node, resolved when first needed, by the statements resolved
+    #: (the ids of those that mention the name asked about: several names share them).
+    _scopes: dict[tuple[int, ...], Mapping[cst.CSTNode, Scope | None]] = dataclasses.field(
         default_factory=dict
     )
+    _mentions: dict[str | None, tuple[int, ...]] = dataclasses.field(default_factory=dict)
 
     def index(self, stmt: cst.CSTNode) -> int:
         """Position of a module-level statement."""
@@ -81,11 +83,14 @@ class Script:
         """The scope ``node`` is in (`libcst.metadata.ScopeProvider`); for a ``Name``, one
         that knows every binding of that name, but not necessarily of others."""
         name = node.value if isinstance(node, cst.Name) and self.parents else None
-        if name not in self._scopes:
-            # unsafe_skip_copy: the metadata must be about these very nodes
-            wrapper = MetadataWrapper(self._mentioning(name), unsafe_skip_copy=True)
-            self._scopes[name] = wrapper.resolve(ScopeProvider)
-        return self._scopes[name].get(node)
+        if name not in self._mentions:
+            module = self._mentioning(name)
+            self._mentions[name] = key = tuple(id(s) for s in module.body)
+            if key not in self._scopes:
+                # unsafe_skip_copy: the metadata must be about these very nodes
+                wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+                self._scopes[key] = wrapper.resolve(ScopeProvider)
+        return self._scopes[self._mentions[name]].get(node)
 
     def _mentioning(self, name: str | None) -> cst.Module:
         """The module with only the statements where ``name`` appears: the others neither bind
