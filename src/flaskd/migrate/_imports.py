@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import Any
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper
@@ -55,14 +56,24 @@ def swap_import(module: cst.Module, old: str, new: str) -> cst.Module:
     from libcst.codemod import CodemodContext
     from libcst.codemod.visitors import RemoveImportsVisitor
 
+    results: dict[int, cst.BaseStatement | cst.RemovalSentinel] = {}
+    tops: set[int] = set()
+
     class RemoveModuleImports(RemoveImportsVisitor):
-        """Only module-level imports: one in a function is outside what the rules rewrite."""
+        """Only module-level imports: one in a function is outside what the rules rewrite.
+        What became of each module-level statement is kept in ``results``."""
 
         def visit_IndentedBlock(self, node: cst.IndentedBlock) -> bool:
             return False
 
         def visit_SimpleStatementSuite(self, node: cst.SimpleStatementSuite) -> bool:
             return False
+
+        def on_leave(self, original_node: Any, updated_node: Any) -> Any:
+            result = super().on_leave(original_node, updated_node)
+            if id(original_node) in tops:
+                results[id(original_node)] = result
+            return result
 
     found = [
         (i, item)
@@ -82,14 +93,29 @@ def swap_import(module: cst.Module, old: str, new: str) -> cst.Module:
             line.with_changes(leading_lines=body[first].leading_lines),
             body[first].with_changes(leading_lines=[]),
         ]
-    module = module.with_changes(body=body)
-    # What transform_module() does, but on these nodes: it would copy the whole tree first
-    # (MetadataWrapper's default), which takes longer than the rest of a conversion.
+    # What transform_module() does, but on these nodes (it would copy the whole tree first),
+    # and on the statements whose code mentions a name these imports bind: only they can use
+    # it (as a name, in __all__, in a string annotation), and the scopes the visitor needs
+    # take longer to resolve over a whole module than the rest of a conversion.
+    code = module.code_for_node
+    names = {alias or name or path.partition(".")[0] for _, (path, name, alias) in found}
+    mentioning = [s for s in body if any(n in code(s) for n in names)]
+    tops.update(id(s) for s in mentioning)
+    pruned = module.with_changes(body=mentioning)
     visitor = RemoveModuleImports(context)
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    wrapper = MetadataWrapper(pruned, unsafe_skip_copy=True)
     with visitor.resolve(wrapper):
         visitor.context = dataclasses.replace(visitor.context, wrapper=wrapper)
-        return visitor.transform_module_impl(module)
+        visitor.transform_module_impl(pruned)
+    kept = []
+    for stmt in body:
+        now = results.get(id(stmt), stmt)
+        # A line whose imports all went is dropped, as LibCST does.
+        if isinstance(now, cst.RemovalSentinel):
+            continue
+        if not isinstance(now, cst.SimpleStatementLine) or now.body:
+            kept.append(now)
+    return module.with_changes(body=kept)
 
 
 def _imported_from(

@@ -36,14 +36,34 @@ def walk_parents(root: cst.CSTNode) -> Iterator[tuple[cst.CSTNode, cst.CSTNode]]
         stack.extend((child, node) for child in reversed(_children(node)))
 
 
+#: Each node class's field names, read once (`dataclasses.fields` is slow in a hot loop).
+_FIELDS: dict[type, tuple[str, ...]] = {}
+#: For each type a field's value has: 1 a node, 2 a sequence, 0 neither (an isinstance check
+#: against CSTNode, an abstract class, costs more than the rest of the walk).
+_KINDS: dict[type, int] = {}
+
+
+def _kind(value: object) -> int:
+    kind = _KINDS.get(type(value))
+    if kind is None:
+        t = type(value)
+        kind = 1 if issubclass(t, cst.CSTNode) else 2 if issubclass(t, tuple | list) else 0
+        _KINDS[t] = kind
+    return kind
+
+
 def _children(node: cst.CSTNode) -> list[cst.CSTNode]:
+    names = _FIELDS.get(type(node))
+    if names is None:
+        names = _FIELDS[type(node)] = tuple(f.name for f in dataclasses.fields(node))
     children: list[cst.CSTNode] = []
-    for field in dataclasses.fields(node):
-        value = getattr(node, field.name)
-        if isinstance(value, cst.CSTNode):
+    for name in names:
+        value = getattr(node, name)
+        kind = _kind(value)
+        if kind == 1:
             children.append(value)
-        elif isinstance(value, tuple | list):
-            children.extend(v for v in value if isinstance(v, cst.CSTNode))
+        elif kind == 2:
+            children.extend(v for v in value if _kind(v) == 1)
     return children
 
 

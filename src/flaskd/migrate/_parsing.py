@@ -221,8 +221,17 @@ def _check_parser_uses(script: Script, parser: Parser) -> None:
         known.add(id(parser.handoff))
     if parser.helper is not None and isinstance(parser.helper.body, cst.IndentedBlock):
         known |= {id(s) for s in parser.helper.body.body}
+    # Only the lines where a parser name appears (read_names is slow on a whole module).
+    mentioning = {
+        id(a)
+        for n in parser.aliases
+        for name in script.names.get(n, [])
+        for a in script.ancestors(name)
+    }
     for stmt in walk(script.module, leaves=cst.SimpleStatementLine):
         if not isinstance(stmt, cst.SimpleStatementLine) or id(stmt) in known:
+            continue
+        if id(stmt) not in mentioning:
             continue
         for name in read_names(stmt):
             if name.value in parser.aliases:

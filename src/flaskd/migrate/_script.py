@@ -68,20 +68,38 @@ class Script:
 
     #: The node each node is in, by id, from the walk that found the calls and names.
     parents: dict[int, cst.CSTNode] = dataclasses.field(default_factory=dict)
-    #: LibCST's scope of each node, resolved when first needed.
-    _scopes: Mapping[cst.CSTNode, Scope | None] | None = None
+    #: LibCST's scope of each node, resolved when first needed, by the statements resolved
+    #: (the ids of those that mention the name asked about: several names share them).
+    _scopes: dict[tuple[int, ...], Mapping[cst.CSTNode, Scope | None]] = dataclasses.field(
+        default_factory=dict
+    )
+    _mentions: dict[str | None, tuple[int, ...]] = dataclasses.field(default_factory=dict)
 
     def index(self, stmt: cst.CSTNode) -> int:
         """Position of a module-level statement."""
         return next(i for i, s in enumerate(self.module.body) if s is stmt)
 
     def scope(self, node: cst.CSTNode) -> Scope | None:
-        """The scope ``node`` is in (`libcst.metadata.ScopeProvider`)."""
-        if self._scopes is None:
-            # unsafe_skip_copy: the metadata must be about these very nodes
-            wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
-            self._scopes = wrapper.resolve(ScopeProvider)
-        return self._scopes.get(node)
+        """The scope ``node`` is in (`libcst.metadata.ScopeProvider`); for a ``Name``, one
+        that knows every binding of that name, but not necessarily of others."""
+        name = node.value if isinstance(node, cst.Name) and self.parents else None
+        if name not in self._mentions:
+            module = self._mentioning(name)
+            self._mentions[name] = key = tuple(id(s) for s in module.body)
+            if key not in self._scopes:
+                # unsafe_skip_copy: the metadata must be about these very nodes
+                wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+                self._scopes[key] = wrapper.resolve(ScopeProvider)
+        return self._scopes[self._mentions[name]].get(node)
+
+    def _mentioning(self, name: str | None) -> cst.Module:
+        """The module with only the statements where ``name`` appears: the others neither bind
+        nor read it (a star import binds nothing for LibCST either), and resolving scopes
+        takes time in proportion to the code."""
+        if name is None:
+            return self.module
+        tops = {id(self.ancestors(n)[1]) for n in self.names.get(name, [])}
+        return self.module.with_changes(body=[s for s in self.module.body if id(s) in tops])
 
     def ancestors(self, node: cst.CSTNode) -> list[cst.CSTNode]:
         """The nodes ``node`` is in, outermost first."""

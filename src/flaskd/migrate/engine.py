@@ -12,7 +12,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from ._edit import Context
-from ._names import bound_names, read_names
+from ._names import bound_names, enclosing, read_names
 from ._parsing import build_problem
 from ._registry import MAIN_PATH, RULES
 from ._script import Analysis, Declined
@@ -71,7 +71,7 @@ def migrate_source(
     try:
         analysis = analyze(module)
         _check_rules(analysis, rules)
-        output = _convert(module, analysis, env_prefix, rules)
+        output = _convert(module, analysis, env_prefix, rules).code
     except Declined as e:
         line = _line(module, e)
         where = f"{filename}:{line}" if line else filename
@@ -111,9 +111,9 @@ def analyze(module: cst.Module) -> Analysis:
 
 def _convert(
     module: cst.Module, analysis: Analysis, env_prefix: str | None, rules: Collection[str]
-) -> str:
+) -> cst.Module:
     """Each rule in turn, all reading the one analysis (and again only once a script was made
-    an argparse one)."""
+    an argparse one). A rule with nothing to do returns the module it was given."""
     context = Context(env_prefix, analysis, _anchor(analysis))
     for rule in RULES.values():
         if rule.id in rules:
@@ -123,7 +123,7 @@ def _convert(
                 analysis = analyze(new)
                 context = Context(env_prefix, analysis, _anchor(analysis))
             module = new
-    return module.code
+    return module
 
 
 def _rule(module: str, name: str) -> object:
@@ -217,19 +217,34 @@ def _verify(
         return f"its output is declined on a second run: {e.reason}"
     except Exception as e:
         return f"its output does not compile: {_bug(e)}"
-    if again != output:
+    # No rule rewrote the parsed output (the usual case): its code is the output, unwritten.
+    if again is not module and again.code != output:
         return "a second run would change its output"
     return None
 
 
 def _line(module: cst.Module, error: Declined) -> int | None:
     """The line of the node at fault, if it is in the original module (rules that ran
-    before the decline may have built it)."""
+    before the decline may have built it).
+
+    Positions are resolved only in the module-level statement holding the node, offset by
+    the lines before it: resolving them in the whole module costs more than converting it.
+    """
     if error.node is None:
         return None
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    where = positions.get(error.node)
-    return where.start.line if where is not None else None
+    holding = enclosing(module, [error.node]) | {id(error.node)}
+    for i, stmt in enumerate(module.body):
+        if id(stmt) in holding:
+            alone = module.with_changes(header=[], body=[stmt])
+            positions = MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider)
+            where = positions.get(error.node)
+            if where is None:
+                return None
+            code = module.code_for_node
+            before = "".join(code(s) for s in module.body[:i])
+            lines = "".join(code(line) for line in module.header) + before
+            return lines.count("\n") + where.start.line
+    return None
 
 
 def _todos(output: str, filename: str) -> list[str]:

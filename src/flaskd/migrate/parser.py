@@ -20,7 +20,7 @@ from ._edit import (
     with_todo,
 )
 from ._imports import Statement
-from ._names import dotted, string_value
+from ._names import dotted, string_value, walk
 from ._parser_helper import helper_parser
 from ._parsing import PARSERS, Option, Parser, is_copy, read_parser
 from ._script import Analysis, Declined, Script, assigned_call
@@ -201,7 +201,13 @@ def apply(module: cst.Module, context: Context) -> cst.Module:
     gone: list[cst.CSTNode] = [*on_main, parser.parse, *analysis.get(find_copies)]
     gone += [s for s in (parser.helper, parser.handoff) if s is not None]
     module = _keep_options(module, context, parser)
-    module = context.rewrite(module, _RemoveParsing(context, gone, parser.namespace or ""))
+    namespace = parser.namespace or ""
+    targets = [context.now(s) for s in gone] + [
+        n
+        for n in walk(module)
+        if isinstance(n, cst.Global) and any(i.name.value == namespace for i in n.names)
+    ]
+    module = context.rewrite(module, _RemoveParsing(context, gone, namespace), targets)
     moving = [context.now(s) for s in on_main]
     if parser.local is not None and parser.local != parser.name:
         rename = _Rename(parser.local, parser.name)

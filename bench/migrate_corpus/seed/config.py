@@ -1,0 +1,2 @@
+SOME_OPTION = "from config.py"
+ANOTHER_VARIABLE = 42
