@@ -124,31 +124,40 @@ class Worker(ThreadWorker):  # type: ignore[misc]
         ahead = conn.parser.unreader.take_buffered() if conn.parser is not None else b""
         if ahead and self._take(conn, ahead):
             return
+        # Most often the whole head is there already (gthread calls this once a kept-alive
+        # socket is readable, and a new client sends at once): read it now, not a turn later.
+        if self._read(conn):
+            return
         self._reading.add(conn)
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_readable, conn))
         if conn.started is None:
             self._set_deadline(conn, time.monotonic() + self.limits.first_byte)
+        else:
+            self._set_deadline(conn, conn.started + self.limits.header)
 
     def _on_readable(self, conn: _Conn, sock: Any) -> None:
+        self._read(conn)
+
+    def _read(self, conn: _Conn) -> bool:
+        """Read what the client sent, if anything; whether the loop is done with ``conn``."""
         try:
             data = conn.sock.recv(65536)
         except (BlockingIOError, InterruptedError):
-            return
+            return False
         except OSError:
             data = b""
         if not data:  # the client went away
             self._forget(conn)
             self._close(conn)
-            return
-        self._take(conn, data)
+            return True
+        return self._take(conn, data)
 
     def _take(self, conn: _Conn, data: bytes) -> bool:
         """Add ``data`` to the head; hand the connection on (or refuse it) once the head is
         complete (or too large). Whether the loop is done with the connection."""
         assert conn.scanner is not None
-        if conn.started is None:
-            conn.started = time.monotonic()
-            self._set_deadline(conn, conn.started + self.limits.header)
+        first = conn.started is None
+        started = conn.started = time.monotonic() if conn.started is None else conn.started
         try:
             end = conn.scanner.feed(data)
         except HeadTooLarge as e:
@@ -161,6 +170,8 @@ class Worker(ThreadWorker):  # type: ignore[misc]
             return True
         conn.head += data
         if end < 0:
+            if first and conn in self._reading:  # else enqueue_req sets it, as it registers
+                self._set_deadline(conn, started + self.limits.header)
             return False
         self._forget(conn)
         conn.head_ready = conn.data_ready = True
