@@ -247,6 +247,18 @@ RUNNABLE = {
         {"INIT_DB_DATABASE": "{tmp}/blog.sqlite"},
         {"/entries": {"entries": ["hello"]}},
     ),
+    # the start-up hook below the names it uses: config.py's settings, the logger, load()
+    "hook_placement": (
+        ["--links", "links.txt"],
+        {"HOOK_PLACEMENT_LINKS": "links.txt"},
+        {
+            "/links": {
+                "links": {"docs": "https://docs.example/", "home": "https://example.com/"},
+                "site": "links.example",
+                "loaded": 2,
+            }
+        },
+    ),
 }
 #: Inputs that use @app.before_first_request, which Flask removed in 2.3: they cannot run here.
 NEEDS_OLD_FLASK = {"seed", "before_first_request"}
@@ -792,3 +804,15 @@ def test_report_says_init_code_runs_per_worker_and_warns_when_it_drops_data(
     result = invoke(["migrate", script.name], cwd=tmp_path)
     assert "note: init_db.py:35:" in result.stderr
     assert "warning:" not in result.stderr
+
+
+def test_start_up_hook_stays_above_the_first_request_hooks() -> None:
+    """The main path's code ran before any first request: its hook is registered above a
+    converted before_first_request hook, though it uses a helper defined below that one."""
+    source = (CASES / "before_first_request" / "input.py").read_text()
+    source = source.replace(
+        '@app.route("/")',
+        'def prime():\n    cache["answer"] = 41\n\n\n@app.route("/")',
+    ).replace("    app.run(port=5050, debug=True)", "    prime()\n    app.run(port=5050)")
+    output = migrate("before_first_request", source)
+    assert output.index("def startup(app):") < output.index("def warm_cache(app):")
