@@ -259,6 +259,13 @@ RUNNABLE = {
             }
         },
     ),
+    # app.secret_key = args.secret_key and app.config.update(PAGE_SIZE=...) are copies too:
+    # dropped, and the options' defaults still win over config.py as in the script
+    "config_attributes": (
+        ["--secret-key", "s3"],
+        {"CONFIG_ATTRIBUTES_SECRET_KEY": "s3"},
+        {"/": {"secret": "s3", "testing": False, "size": 20}},
+    ),
 }
 #: Inputs that use @app.before_first_request, which Flask removed in 2.3: they cannot run here.
 NEEDS_OLD_FLASK = {"seed", "before_first_request"}

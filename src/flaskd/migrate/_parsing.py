@@ -272,25 +272,54 @@ def decline_other_parsing(script: Script) -> None:
             raise Declined(stmt, "options read from sys.argv; declare them with argparse first")
 
 
-def is_copy(script: Script, parser: Parser | None, stmt: cst.BaseStatement) -> bool:
-    """``app.config["DB"] = args.db``, or the same once rewritten (a self-assignment)."""
+#: App attributes that are Flask's ``ConfigAttribute``: setting one sets this config key.
+CONFIG_ATTRIBUTES = {
+    "secret_key": "SECRET_KEY",
+    "testing": "TESTING",
+    "permanent_session_lifetime": "PERMANENT_SESSION_LIFETIME",
+}
+
+
+def copied_keys(script: Script, parser: Parser | None, stmt: cst.BaseStatement) -> list[str]:
+    """The config keys a line only copies from their own option, which flaskd now does itself:
+    ``app.config["DB"] = args.db``, ``app.secret_key = args.secret_key``,
+    ``app.config.update(DB=args.db)``, or the same once rewritten (``app.config["DB"]`` for
+    ``args.db``). Empty when the line does anything else."""
     if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
-        return False
+        return []
     small = stmt.body[0]
-    if not isinstance(small, cst.Assign) or len(small.targets) != 1:
-        return False
-    target = small.targets[0].target
-    if not isinstance(target, cst.Subscript) or dotted(target.value) != f"{script.app}.config":
-        return False
-    code = script.module.code_for_node
-    if code(target) == code(small.value):
-        return True
-    index = target.slice[0].slice if len(target.slice) == 1 else None
-    key = string_value(index.value) if isinstance(index, cst.Index) else None
-    value = small.value
+    config = f"{script.app}.config"
+    pairs: list[tuple[str | None, cst.BaseExpression]] = []
+    if isinstance(small, cst.Assign) and len(small.targets) == 1:
+        target = small.targets[0].target
+        if isinstance(target, cst.Subscript) and dotted(target.value) == config:
+            index = target.slice[0].slice if len(target.slice) == 1 else None
+            pairs.append(
+                (string_value(index.value) if isinstance(index, cst.Index) else None, small.value)
+            )
+        elif isinstance(target, cst.Attribute) and dotted(target.value) == script.app:
+            pairs.append((CONFIG_ATTRIBUTES.get(target.attr.value), small.value))
+    elif (
+        isinstance(small, cst.Expr)
+        and isinstance(small.value, cst.Call)
+        and dotted(small.value.func) == f"{config}.update"
+        and small.value.args
+        and all(a.keyword is not None and not a.star for a in small.value.args)
+    ):
+        pairs += [(a.keyword.value if a.keyword else None, a.value) for a in small.value.args]
+    keys = [
+        key for key, value in pairs if key is not None and _reads_key(script, parser, key, value)
+    ]
+    return keys if pairs and len(keys) == len(pairs) else []
+
+
+def _reads_key(script: Script, parser: Parser | None, key: str, value: cst.BaseExpression) -> bool:
+    """``value`` is the option whose config key is ``key``: ``args.db`` or ``app.config["DB"]``."""
+    if isinstance(value, cst.Subscript) and dotted(value.value) == f"{script.app}.config":
+        index = value.slice[0].slice if len(value.slice) == 1 else None
+        return isinstance(index, cst.Index) and string_value(index.value) == key
     return (
-        key is not None
-        and parser is not None
+        parser is not None
         and isinstance(value, cst.Attribute)
         and dotted(value.value) == parser.namespace
         and parser.key(value.attr.value) == key
