@@ -266,6 +266,17 @@ RUNNABLE = {
         {"CONFIG_ATTRIBUTES_SECRET_KEY": "s3"},
         {"/": {"secret": "s3", "testing": False, "size": 20}},
     ),
+    "options_dict": (
+        ["--owner", "ann", "--limit", "3"],
+        {"OPTIONS_DICT_OWNER": "ann", "OPTIONS_DICT_LIMIT": "3"},
+        {"/notes": {"owner": "ann", "notes": ["kept by ann"], "limit": 3}},
+    ),
+    # if args.x is None: args.x = ... became each option's default=
+    "none_default": (
+        ["--greeting", "hi"],
+        {"NONE_DEFAULT_GREETING": "hi"},
+        {"/": {"greeting": "hihi"}},
+    ),
 }
 #: Inputs that use @app.before_first_request, which Flask removed in 2.3: they cannot run here.
 NEEDS_OLD_FLASK = {"seed", "before_first_request"}
@@ -823,3 +834,20 @@ def test_start_up_hook_stays_above_the_first_request_hooks() -> None:
     ).replace("    app.run(port=5050, debug=True)", "    prime()\n    app.run(port=5050)")
     output = migrate("before_first_request", source)
     assert output.index("def startup(app):") < output.index("def warm_cache(app):")
+
+
+def test_none_fallback_that_argparse_would_read_otherwise_stays() -> None:
+    """`if args.x is None: args.x = ...` stays init code when a default= would not mean the
+    same: a string for a typed option (argparse would convert it), a read of args.x before it."""
+    source = (CASES / "none_default" / "input.py").read_text()
+    source = source.replace("args.times = 2", 'args.times = "2"')
+    source = source.replace(
+        "    if args.greeting is None:", "    print(args.greeting)\n    if args.greeting is None:"
+    )
+    output = migrate("none_default", source)
+    assert 'parser.add_argument("--times", type=int)\n' in output
+    assert 'parser.add_argument("--greeting")\n' in output
+    hook = output.split("def startup(app):")[1]
+    assert '    if app.config["TIMES"] is None:\n        app.config["TIMES"] = "2"\n' in hook
+    assert '    if app.config["GREETING"] is None:\n' in hook
+    assert 'parser.add_argument("--port", default="5000")\n' in output

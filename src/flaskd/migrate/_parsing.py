@@ -77,6 +77,21 @@ class Parser:
     local: str | None = None
     #: ``parser = build_parser()`` on the main path, removed once the parser moved.
     handoff: cst.SimpleStatementLine | None = None
+    #: ``opts = vars(parser.parse_args())``: the options are a dict, read as ``opts["db"]``.
+    as_dict: bool = False
+
+    def dest_read(self, node: cst.CSTNode) -> str | None:
+        """The dest ``node`` reads from the parsed options: ``args.db`` (``opts["db"]`` when
+        they are a dict), whether or not an option has it; None for anything else."""
+        if self.namespace is None:
+            return None
+        if isinstance(node, cst.Attribute) and not self.as_dict:
+            return node.attr.value if dotted(node.value) == self.namespace else None
+        if isinstance(node, cst.Subscript) and self.as_dict and len(node.slice) == 1:
+            index = node.slice[0].slice
+            if dotted(node.value) == self.namespace and isinstance(index, cst.Index):
+                return string_value(index.value)
+        return None
 
     def key(self, dest: str) -> str | None:
         """The config key the option with this ``dest`` is read from."""
@@ -114,6 +129,7 @@ def method_call(
 def read_parser(script: Script, parser: Parser, statements: list[cst.BaseStatement]) -> None:
     for stmt in statements:
         found = method_call(stmt, parser.aliases)
+        as_dict = found is None and (found := _vars_of_parse(stmt, parser.aliases)) is not None
         if found is None:
             continue
         target, method, call = found
@@ -131,6 +147,7 @@ def read_parser(script: Script, parser: Parser, statements: list[cst.BaseStateme
                 raise Declined(stmt, "parse_args() is called twice")
             check_parse_call(call)
             parser.parse, parser.namespace = stmt, target
+            parser.as_dict = as_dict
         elif method == "parse_args":
             _optparse_parse(stmt, call, parser)
     _check_parser_uses(script, parser)
@@ -138,6 +155,29 @@ def read_parser(script: Script, parser: Parser, statements: list[cst.BaseStateme
         raise Declined(
             parser.parse, f"optparse's positional arguments {parser.positional!r} are used"
         )
+
+
+def _vars_of_parse(
+    stmt: cst.BaseStatement, owners: set[str]
+) -> tuple[str | None, str, cst.Call] | None:
+    """Like `method_call`, for ``opts = vars(parser.parse_args())``."""
+    small = stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) else None
+    if not isinstance(small, cst.Assign) or len(small.targets) != 1:
+        return None
+    value = small.value
+    if not (isinstance(value, cst.Call) and dotted(value.func) == "vars" and len(value.args) == 1):
+        return None
+    call = value.args[0].value
+    target = small.targets[0].target
+    if (
+        isinstance(target, cst.Name)
+        and isinstance(call, cst.Call)
+        and isinstance(call.func, cst.Attribute)
+        and call.func.attr.value == "parse_args"
+        and dotted(call.func.value) in owners
+    ):
+        return target.value, "parse_args", call
+    return None
 
 
 def _optparse_parse(stmt: cst.SimpleStatementLine, call: cst.Call, parser: Parser) -> None:
@@ -318,12 +358,8 @@ def _reads_key(script: Script, parser: Parser | None, key: str, value: cst.BaseE
     if isinstance(value, cst.Subscript) and dotted(value.value) == f"{script.app}.config":
         index = value.slice[0].slice if len(value.slice) == 1 else None
         return isinstance(index, cst.Index) and string_value(index.value) == key
-    return (
-        parser is not None
-        and isinstance(value, cst.Attribute)
-        and dotted(value.value) == parser.namespace
-        and parser.key(value.attr.value) == key
-    )
+    dest = parser.dest_read(value) if parser is not None else None
+    return parser is not None and dest is not None and parser.key(dest) == key
 
 
 def build_problem(parser: Parser) -> str | None:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import libcst as cst
 
+from ._defaults import none_fallbacks
 from ._edit import (
     Context,
     MainPathEditor,
@@ -115,6 +116,9 @@ def find_run(analysis: Analysis) -> Run | None:
         run.shutdown = body[body.index(stmt) + 1 :]
         for after in run.shutdown:
             check_movable(script, after)
+    for check, option, default in none_fallbacks(script, parser):
+        run.dropped.append(check)
+        run.defaults.append((option, default))
     _read_run_args(script, parser, run)
     return run
 
@@ -206,11 +210,7 @@ DEBUG_VALUE = (
 
 def _is_debug_flag(parser: Parser | None, value: cst.BaseExpression) -> bool:
     return (
-        parser is not None
-        and isinstance(value, cst.Attribute)
-        and dotted(value.value) == parser.namespace
-        and value.attr.value == "debug"
-        and parser.key("debug") == "DEBUG"
+        parser is not None and parser.dest_read(value) == "debug" and parser.key("debug") == "DEBUG"
     )
 
 
@@ -270,19 +270,21 @@ def _fallback(parser: Parser, run: Run, value: cst.IfExp) -> cst.BaseExpression:
     if isinstance(body, cst.Call) and dotted(body.func) in ("int", "str") and len(body.args) == 1:
         body = body.args[0].value
     test = value.test
-    if not (isinstance(body, cst.Attribute) and dotted(body.value) == parser.namespace):
+    dest = parser.dest_read(body)
+    if dest is None:
         return value
     if cst.Module([]).code_for_node(test) != cst.Module([]).code_for_node(body):
         return value
-    option = next((o for o in parser.options if o.dest == body.attr.value), None)
-    if option is None or read_names(value.orelse) or _has_default(option):
+    option = next((o for o in parser.options if o.dest == dest), None)
+    if option is None or read_names(value.orelse) or has_default(option, run):
         return value
     run.defaults.append((option, value.orelse))
     return value.body
 
 
-def _has_default(option: Option) -> bool:
-    return any(
+def has_default(option: Option, run: Run) -> bool:
+    """The option has a ``default=`` (or gets one from a fallback the rule folds)."""
+    return any(o is option for o, _ in run.defaults) or any(
         a.keyword is not None and a.keyword.value == "default" and dotted(a.value) != "None"
         for a in option.call.args
     )
@@ -306,13 +308,9 @@ def _serve_value(
         and len(inner.args) == 1
     ):
         inner = inner.args[0].value
-    if (
-        parser is not None
-        and parser.namespace is not None
-        and isinstance(inner, cst.Attribute)
-        and dotted(inner.value) == parser.namespace
-    ):
-        option = next((o for o in parser.options if o.dest == inner.attr.value), None)
+    dest = parser.dest_read(inner) if parser is not None else None
+    if parser is not None and dest is not None:
+        option = next((o for o in parser.options if o.dest == dest), None)
         if option is None:
             raise Declined(value, f"{setting}= reads an option the parser does not declare")
         if option.address == setting:

@@ -83,10 +83,10 @@ def find_port_checks(analysis: Analysis) -> list[cst.If]:
 def reads_address(parser: Parser, node: cst.CSTNode) -> str | None:
     """The serving setting (``port``, ``host``) that ``node`` reads from the options, if any."""
     for found in walk(node):
-        if isinstance(found, cst.Attribute) and dotted(found.value) == parser.namespace:
-            option = next((o for o in parser.options if o.dest == found.attr.value), None)
-            if option is not None and option.address is not None:
-                return option.address
+        dest = parser.dest_read(found)
+        option = next((o for o in parser.options if o.dest == dest), None)
+        if option is not None and option.address is not None:
+            return option.address
     return None
 
 
