@@ -64,6 +64,16 @@ DECLINED = {
         "19: port= reads the positional argument 'port'; flaskd serves on the option --port:"
         " declare it as `--port` first"
     ),
+    # issue 16: a reason names the variable, and whose alias it is
+    "alias_reassigned.py": (
+        "16: host=HOST reads HOST, an alias of args.host that the main path assigns 2 times;"
+        " flaskd cannot tell the serving host: give the option a default= and app.run()"
+        " args.host itself"
+    ),
+    "port_computed.py": (
+        "13: port=PORT reads PORT, computed from args.base_port on the main path; flaskd cannot"
+        " tell the serving port"
+    ),
 }
 
 
@@ -851,3 +861,18 @@ def test_none_fallback_that_argparse_would_read_otherwise_stays() -> None:
     assert '    if app.config["TIMES"] is None:\n        app.config["TIMES"] = "2"\n' in hook
     assert '    if app.config["GREETING"] is None:\n' in hook
     assert 'parser.add_argument("--port", default="5000")\n' in output
+
+
+def test_an_alias_of_the_address_read_elsewhere_stays_and_flaskd_serves_on_the_option() -> None:
+    """PORT = args.port, read by more than app.run(): the line stays in the start-up hook (with
+    the TODO for code that reads the serving port) and flaskd serves on --port itself."""
+    source = (CASES / "declined" / "port_computed.py").read_text()
+    source = source.replace("args.base_port + 1", "args.port").replace("--base-port", "--port")
+    source = source.replace(
+        "    app.run(port=PORT)", '    print("port", PORT)\n    app.run(port=PORT)'
+    )
+    output = migrate("port_alias_kept", source)
+    hook = output.split("def startup(app):")[1]
+    assert '    PORT = app.config["PORT"]\n    print("port", PORT)\n' in hook
+    assert "serve=" not in output
+    assert output.endswith('if __name__ == "__main__":\n    service.main()\n')

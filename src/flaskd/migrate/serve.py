@@ -28,7 +28,7 @@ from ._edit import (
 from ._names import BUILTINS, bound_names, declared_global, dotted, read_names
 from ._parsing import Option, Parser, decline_other_parsing
 from ._script import Analysis, Declined, Script, check_movable, contains
-from ._servers import check_other_servers, misplaced
+from ._servers import check_other_servers, computed_reason, misplaced
 from .parser import find_parser
 
 ID = "serve"
@@ -214,9 +214,13 @@ def _is_debug_flag(parser: Parser | None, value: cst.BaseExpression) -> bool:
     )
 
 
-def _unalias(script: Script, run: Run, value: cst.BaseExpression) -> cst.BaseExpression:
-    """What a name given to app.run() stands for, when the main path assigns it once and reads
-    it only there (``PORT = int(args.port)``; ``app.run(port=PORT)``): that assignment goes."""
+def _unalias(
+    script: Script, parser: Parser | None, run: Run, value: cst.BaseExpression
+) -> cst.BaseExpression:
+    """What a name given to app.run() stands for, when the main path assigns it once
+    (``PORT = int(args.port)``; ``app.run(port=PORT)``): that assignment goes when only
+    app.run() reads it, and stays (init code) when other code does and it holds an option or
+    a literal."""
     main = script.main
     if not isinstance(value, cst.Name) or main is None or main.kind == "module":
         return value
@@ -234,13 +238,15 @@ def _unalias(script: Script, run: Run, value: cst.BaseExpression) -> cst.BaseExp
         if n.value == name and not contains(run.call, n)
     ]
     others = [n for n in script.names.get(name, []) if not any(contains(s, n) for s in main.body)]
-    if len(assigns) != 1 or len(binds) != 1 or others:
+    if len(assigns) != 1 or len(binds) != 1:
         return value
     stmt, (_, expr) = assigns[0]
-    if any(n is not _target(stmt) for n in reads):
-        return value
-    run.dropped.append(stmt)
-    return expr
+    if not others and all(n is _target(stmt) for n in reads):
+        run.dropped.append(stmt)  # read only here: it goes
+        return expr
+    if {n.value for n in read_names(expr)} <= {parser.namespace if parser else None}:
+        return expr  # read elsewhere too: it stays, flaskd serves on what it holds
+    return value
 
 
 def _assigned(stmt: cst.BaseStatement) -> tuple[str, cst.BaseExpression] | None:
@@ -298,7 +304,7 @@ def _serve_value(
     keys then say HOST/PORT), or a value known at import time (a serving default)."""
     if dotted(value) == "None":
         return
-    value = _unalias(script, run, value)
+    given, value = value, _unalias(script, parser, run, value)
     inner = value
     if isinstance(inner, cst.IfExp) and parser is not None:
         inner = _fallback(parser, run, inner)
@@ -333,10 +339,7 @@ def _serve_value(
         return
     names = {n.value for n in read_names(value)}
     if parser is not None and parser.namespace in names:
-        raise Declined(
-            value,
-            f"{setting}= is computed from the options; flaskd cannot tell the serving {setting}",
-        )
+        raise Declined(value, computed_reason(script, parser, setting, given))
     main_locals = (
         bound_names(script.main.body) if script.main and script.main.kind != "module" else set()
     )
@@ -344,10 +347,7 @@ def _serve_value(
         s for s in script.module.body if s is not (script.main and script.main.guard)
     )
     if names & main_locals or not names <= (module_names | BUILTINS):
-        raise Declined(
-            value,
-            f"{setting}= is computed on the main path; flaskd cannot tell the serving {setting}",
-        )
+        raise Declined(value, computed_reason(script, parser, setting, given))
     run.serve[setting] = value
 
 

@@ -296,7 +296,9 @@ def _globals(context: Context, init: list[cst.BaseStatement]) -> set[str]:
         shutdown = run.shutdown if run is not None else []
         later = {n.value for s in shutdown for n in read_names(context.now(s))}
         return assigned & (declared_global(main.body) | later)
+    run = analysis.get(find_run)
+    skip = [*init, run.stmt] if run is not None else init  # app.run() becomes service.main()
     elsewhere = {
-        name for name in assigned if next(variables(analysis.script, name, init), None) is not None
+        name for name in assigned if next(variables(analysis.script, name, skip), None) is not None
     }
     return assigned & elsewhere
