@@ -287,6 +287,16 @@ RUNNABLE = {
         {"NONE_DEFAULT_GREETING": "hi"},
         {"/": {"greeting": "hihi"}},
     ),
+    "init_db_click": (
+        ["--database", "{tmp}/blog.sqlite"],
+        {"INIT_DB_CLICK_DATABASE": "{tmp}/blog.sqlite"},
+        {"/entries": {"entries": ["hello"]}},
+    ),
+    "init_db_optparse": (
+        ["--database", "{tmp}/blog.sqlite"],
+        {"INIT_DB_OPTPARSE_DATABASE": "{tmp}/blog.sqlite"},
+        {"/entries": {"entries": ["hello"]}},
+    ),
 }
 #: Inputs that use @app.before_first_request, which Flask removed in 2.3: they cannot run here.
 NEEDS_OLD_FLASK = {"seed", "before_first_request"}
@@ -812,25 +822,29 @@ def test_plain_aliases_of_the_address_fold_into_the_options() -> None:
     assert output.endswith('if __name__ == "__main__":\n    service.main()\n')
 
 
+@pytest.mark.parametrize(
+    ("case", "line"), [("init_db", 35), ("init_db_click", 34), ("init_db_optparse", 35)]
+)
 def test_report_says_init_code_runs_per_worker_and_warns_when_it_drops_data(
-    invoke, tmp_path: Path
+    invoke, case: str, line: int, tmp_path: Path
 ) -> None:
     """The report notes, per file, that init code now runs once per worker process, and warns
-    when that code drops data (schema.sql starts with DROP TABLE); a file whose init code
-    drops nothing gets the note only."""
-    script = install("init_db", "input", tmp_path)
+    when that code drops data (schema.sql starts with DROP TABLE), at the line of the original
+    file, for argparse, click and optparse scripts; a file whose init code drops nothing gets
+    the note only."""
+    script = install(case, "input", tmp_path)
     result = invoke(["migrate", script.name], cwd=tmp_path)
     assert (
-        "note: init_db.py:35: the start-up code from the main path ran once per run of the"
+        f"note: {case}.py:{line}: the start-up code from the main path ran once per run of the"
         " script; in the start-up hook it runs once per process: in each worker" in result.stderr
     )
     assert (
-        "warning: init_db.py:35: the start-up code runs schema.sql, which has DROP TABLE: it now"
-        " runs in every worker process and at every worker restart" in result.stderr
+        f"warning: {case}.py:{line}: the start-up code runs schema.sql, which has DROP TABLE: it"
+        " now runs in every worker process and at every worker restart" in result.stderr
     )
     (tmp_path / "schema.sql").write_text("CREATE TABLE IF NOT EXISTS entries (title TEXT);\n")
     result = invoke(["migrate", script.name], cwd=tmp_path)
-    assert "note: init_db.py:35:" in result.stderr
+    assert f"note: {case}.py:{line}:" in result.stderr
     assert "warning:" not in result.stderr
 
 
