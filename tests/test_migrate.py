@@ -64,6 +64,16 @@ DECLINED = {
         "19: port= reads the positional argument 'port'; flaskd serves on the option --port:"
         " declare it as `--port` first"
     ),
+    # issue 16: a reason names the variable, and whose alias it is
+    "alias_reassigned.py": (
+        "16: host=HOST reads HOST, an alias of args.host that the main path assigns 2 times;"
+        " flaskd cannot tell the serving host: give the option a default= and app.run()"
+        " args.host itself"
+    ),
+    "port_computed.py": (
+        "13: port=PORT reads PORT, computed from args.base_port on the main path; flaskd cannot"
+        " tell the serving port"
+    ),
 }
 
 
@@ -245,6 +255,46 @@ RUNNABLE = {
     "init_db": (
         ["--database", "{tmp}/blog.sqlite"],
         {"INIT_DB_DATABASE": "{tmp}/blog.sqlite"},
+        {"/entries": {"entries": ["hello"]}},
+    ),
+    # the start-up hook below the names it uses: config.py's settings, the logger, load()
+    "hook_placement": (
+        ["--links", "links.txt"],
+        {"HOOK_PLACEMENT_LINKS": "links.txt"},
+        {
+            "/links": {
+                "links": {"docs": "https://docs.example/", "home": "https://example.com/"},
+                "site": "links.example",
+                "loaded": 2,
+            }
+        },
+    ),
+    # app.secret_key = args.secret_key and app.config.update(PAGE_SIZE=...) are copies too:
+    # dropped, and the options' defaults still win over config.py as in the script
+    "config_attributes": (
+        ["--secret-key", "s3"],
+        {"CONFIG_ATTRIBUTES_SECRET_KEY": "s3"},
+        {"/": {"secret": "s3", "testing": False, "size": 20}},
+    ),
+    "options_dict": (
+        ["--owner", "ann", "--limit", "3"],
+        {"OPTIONS_DICT_OWNER": "ann", "OPTIONS_DICT_LIMIT": "3"},
+        {"/notes": {"owner": "ann", "notes": ["kept by ann"], "limit": 3}},
+    ),
+    # if args.x is None: args.x = ... became each option's default=
+    "none_default": (
+        ["--greeting", "hi"],
+        {"NONE_DEFAULT_GREETING": "hi"},
+        {"/": {"greeting": "hihi"}},
+    ),
+    "init_db_click": (
+        ["--database", "{tmp}/blog.sqlite"],
+        {"INIT_DB_CLICK_DATABASE": "{tmp}/blog.sqlite"},
+        {"/entries": {"entries": ["hello"]}},
+    ),
+    "init_db_optparse": (
+        ["--database", "{tmp}/blog.sqlite"],
+        {"INIT_DB_OPTPARSE_DATABASE": "{tmp}/blog.sqlite"},
         {"/entries": {"entries": ["hello"]}},
     ),
 }
@@ -772,23 +822,71 @@ def test_plain_aliases_of_the_address_fold_into_the_options() -> None:
     assert output.endswith('if __name__ == "__main__":\n    service.main()\n')
 
 
+@pytest.mark.parametrize(
+    ("case", "line"), [("init_db", 35), ("init_db_click", 34), ("init_db_optparse", 35)]
+)
 def test_report_says_init_code_runs_per_worker_and_warns_when_it_drops_data(
-    invoke, tmp_path: Path
+    invoke, case: str, line: int, tmp_path: Path
 ) -> None:
     """The report notes, per file, that init code now runs once per worker process, and warns
-    when that code drops data (schema.sql starts with DROP TABLE); a file whose init code
-    drops nothing gets the note only."""
-    script = install("init_db", "input", tmp_path)
+    when that code drops data (schema.sql starts with DROP TABLE), at the line of the original
+    file, for argparse, click and optparse scripts; a file whose init code drops nothing gets
+    the note only."""
+    script = install(case, "input", tmp_path)
     result = invoke(["migrate", script.name], cwd=tmp_path)
     assert (
-        "note: init_db.py:35: the start-up code from the main path ran once per run of the"
+        f"note: {case}.py:{line}: the start-up code from the main path ran once per run of the"
         " script; in the start-up hook it runs once per process: in each worker" in result.stderr
     )
     assert (
-        "warning: init_db.py:35: the start-up code runs schema.sql, which has DROP TABLE: it now"
-        " runs in every worker process and at every worker restart" in result.stderr
+        f"warning: {case}.py:{line}: the start-up code runs schema.sql, which has DROP TABLE: it"
+        " now runs in every worker process and at every worker restart" in result.stderr
     )
     (tmp_path / "schema.sql").write_text("CREATE TABLE IF NOT EXISTS entries (title TEXT);\n")
     result = invoke(["migrate", script.name], cwd=tmp_path)
-    assert "note: init_db.py:35:" in result.stderr
+    assert f"note: {case}.py:{line}:" in result.stderr
     assert "warning:" not in result.stderr
+
+
+def test_start_up_hook_stays_above_the_first_request_hooks() -> None:
+    """The main path's code ran before any first request: its hook is registered above a
+    converted before_first_request hook, though it uses a helper defined below that one."""
+    source = (CASES / "before_first_request" / "input.py").read_text()
+    source = source.replace(
+        '@app.route("/")',
+        'def prime():\n    cache["answer"] = 41\n\n\n@app.route("/")',
+    ).replace("    app.run(port=5050, debug=True)", "    prime()\n    app.run(port=5050)")
+    output = migrate("before_first_request", source)
+    assert output.index("def startup(app):") < output.index("def warm_cache(app):")
+
+
+def test_none_fallback_that_argparse_would_read_otherwise_stays() -> None:
+    """`if args.x is None: args.x = ...` stays init code when a default= would not mean the
+    same: a string for a typed option (argparse would convert it), a read of args.x before it."""
+    source = (CASES / "none_default" / "input.py").read_text()
+    source = source.replace("args.times = 2", 'args.times = "2"')
+    source = source.replace(
+        "    if args.greeting is None:", "    print(args.greeting)\n    if args.greeting is None:"
+    )
+    output = migrate("none_default", source)
+    assert 'parser.add_argument("--times", type=int)\n' in output
+    assert 'parser.add_argument("--greeting")\n' in output
+    hook = output.split("def startup(app):")[1]
+    assert '    if app.config["TIMES"] is None:\n        app.config["TIMES"] = "2"\n' in hook
+    assert '    if app.config["GREETING"] is None:\n' in hook
+    assert 'parser.add_argument("--port", default="5000")\n' in output
+
+
+def test_an_alias_of_the_address_read_elsewhere_stays_and_flaskd_serves_on_the_option() -> None:
+    """PORT = args.port, read by more than app.run(): the line stays in the start-up hook (with
+    the TODO for code that reads the serving port) and flaskd serves on --port itself."""
+    source = (CASES / "declined" / "port_computed.py").read_text()
+    source = source.replace("args.base_port + 1", "args.port").replace("--base-port", "--port")
+    source = source.replace(
+        "    app.run(port=PORT)", '    print("port", PORT)\n    app.run(port=PORT)'
+    )
+    output = migrate("port_alias_kept", source)
+    hook = output.split("def startup(app):")[1]
+    assert '    PORT = app.config["PORT"]\n    print("port", PORT)\n' in hook
+    assert "serve=" not in output
+    assert output.endswith('if __name__ == "__main__":\n    service.main()\n')

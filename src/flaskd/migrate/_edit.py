@@ -10,7 +10,7 @@ from typing import Any, Literal, TypeVar, cast
 import libcst as cst
 
 from ._imports import Statement, import_service, imports_service
-from ._names import bound_names, dotted, enclosing
+from ._names import bound_names, dotted, enclosing, read_names, walk
 from ._script import Analysis, Declined
 
 S = TypeVar("S", bound=cst.CSTNode)
@@ -263,28 +263,89 @@ def add_hook(
     for todo in todos:
         hook = with_todo(hook, todo)
     new: list[Statement] = [cst.parse_statement(f"{p} = None\n") for p in placeholders]
-    if new:
-        new[0] = blank(new[0], 1)
     new.append(hook)
 
     statements = list(module.body)
-    at = after_service(module, context)
-    if event == "on_shutdown":
-        while at < len(statements) and _is_startup_hook(statements[at], service):
-            at += 1  # after the start-up hook, which it usually mirrors
+    at = _hook_position(module, context, event, new)
+    if placeholders:  # two blank lines after a def, one after a plain line
+        after_def = not isinstance(statements[at - 1], cst.SimpleStatementLine)
+        new[0] = blank(new[0], 2 if after_def else 1)
     if at < len(statements) and len(statements[at].leading_lines) < 2:
         statements[at] = context.replaced(statements[at], blank(statements[at], 2))
     statements[at:at] = new
     return module.with_changes(body=statements)
 
 
+def _hook_position(
+    module: cst.Module,
+    context: Context,
+    event: Literal["on_startup", "on_shutdown"],
+    hook: Sequence[cst.CSTNode],
+) -> int:
+    """Where a new hook goes in ``module``: after the service, and after the module-level
+    statements that bind a name the ``hook`` reads or assigns (a logger, a global, a helper),
+    that configure the app (``app.config.from_object(...)``) or, for a shutdown hook, that are
+    the start-up hook it usually mirrors; but above the main path, and a start-up hook above
+    the other start-up hooks, which ran after the main path's code in the script."""
+    script = context.analysis.script
+    service = context.service or ""
+    body = module.body
+    at = after_service(module, context)
+    main = script.main
+    assert main is not None
+    end = len(body)
+    for part in (main.guard, main.function):
+        if part is not None and any(s is context.now(part) for s in body):
+            end = min(end, context.index(module, part))
+    if event == "on_startup":
+        hooks = (i for i in range(at, end) if _is_hook(body[i], service, "on_startup"))
+        end = next(hooks, end)
+    names = {n.value for node in hook for n in read_names(node)}
+    names.discard(script.app or "")
+    for i in range(at, end):
+        stmt = body[i]
+        if (
+            bound_names([stmt]) & names
+            or _configures(stmt, script.app or "")
+            or (event == "on_shutdown" and _is_startup_hook(stmt, service))
+        ):
+            at = i + 1
+    # not between two lines of one paragraph (``log = ...`` right below ``app.config...``)
+    while at < end and _joined(body[at]):
+        at += 1
+    return at
+
+
+def _joined(stmt: cst.BaseStatement) -> bool:
+    """A plain line right below the one before it: no blank line between them."""
+    return isinstance(stmt, cst.SimpleStatementLine) and all(
+        line.comment is not None for line in stmt.leading_lines
+    )
+
+
+def _configures(stmt: cst.BaseStatement, app: str) -> bool:
+    """A module-level ``app.config...`` statement or ``app.<attribute> = ...``."""
+    if not isinstance(stmt, cst.SimpleStatementLine):
+        return False
+    for node in walk(stmt):
+        if isinstance(node, cst.Attribute) and dotted(node) == f"{app}.config":
+            return True
+        target = node.target if isinstance(node, cst.AssignTarget) else None
+        if isinstance(target, cst.Attribute) and dotted(target.value) == app:
+            return True
+    return False
+
+
+def _is_hook(stmt: cst.BaseStatement, service: str, event: str) -> bool:
+    return isinstance(stmt, cst.FunctionDef) and any(
+        cst.Module([]).code_for_node(d.decorator) == f"{service}.{event}" for d in stmt.decorators
+    )
+
+
 def _is_startup_hook(stmt: cst.BaseStatement, service: str) -> bool:
     if isinstance(stmt, cst.SimpleStatementLine):  # a ``name = None`` placeholder
         return all(isinstance(s, cst.Assign) and dotted(s.value) == "None" for s in stmt.body)
-    return isinstance(stmt, cst.FunctionDef) and any(
-        cst.Module([]).code_for_node(d.decorator) == f"{service}.on_startup"
-        for d in stmt.decorators
-    )
+    return _is_hook(stmt, service, "on_startup")
 
 
 def with_todo(stmt: S, text: str) -> S:

@@ -77,6 +77,21 @@ class Parser:
     local: str | None = None
     #: ``parser = build_parser()`` on the main path, removed once the parser moved.
     handoff: cst.SimpleStatementLine | None = None
+    #: ``opts = vars(parser.parse_args())``: the options are a dict, read as ``opts["db"]``.
+    as_dict: bool = False
+
+    def dest_read(self, node: cst.CSTNode) -> str | None:
+        """The dest ``node`` reads from the parsed options: ``args.db`` (``opts["db"]`` when
+        they are a dict), whether or not an option has it; None for anything else."""
+        if self.namespace is None:
+            return None
+        if isinstance(node, cst.Attribute) and not self.as_dict:
+            return node.attr.value if dotted(node.value) == self.namespace else None
+        if isinstance(node, cst.Subscript) and self.as_dict and len(node.slice) == 1:
+            index = node.slice[0].slice
+            if dotted(node.value) == self.namespace and isinstance(index, cst.Index):
+                return string_value(index.value)
+        return None
 
     def key(self, dest: str) -> str | None:
         """The config key the option with this ``dest`` is read from."""
@@ -114,6 +129,7 @@ def method_call(
 def read_parser(script: Script, parser: Parser, statements: list[cst.BaseStatement]) -> None:
     for stmt in statements:
         found = method_call(stmt, parser.aliases)
+        as_dict = found is None and (found := _vars_of_parse(stmt, parser.aliases)) is not None
         if found is None:
             continue
         target, method, call = found
@@ -131,6 +147,7 @@ def read_parser(script: Script, parser: Parser, statements: list[cst.BaseStateme
                 raise Declined(stmt, "parse_args() is called twice")
             check_parse_call(call)
             parser.parse, parser.namespace = stmt, target
+            parser.as_dict = as_dict
         elif method == "parse_args":
             _optparse_parse(stmt, call, parser)
     _check_parser_uses(script, parser)
@@ -138,6 +155,29 @@ def read_parser(script: Script, parser: Parser, statements: list[cst.BaseStateme
         raise Declined(
             parser.parse, f"optparse's positional arguments {parser.positional!r} are used"
         )
+
+
+def _vars_of_parse(
+    stmt: cst.BaseStatement, owners: set[str]
+) -> tuple[str | None, str, cst.Call] | None:
+    """Like `method_call`, for ``opts = vars(parser.parse_args())``."""
+    small = stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) else None
+    if not isinstance(small, cst.Assign) or len(small.targets) != 1:
+        return None
+    value = small.value
+    if not (isinstance(value, cst.Call) and dotted(value.func) == "vars" and len(value.args) == 1):
+        return None
+    call = value.args[0].value
+    target = small.targets[0].target
+    if (
+        isinstance(target, cst.Name)
+        and isinstance(call, cst.Call)
+        and isinstance(call.func, cst.Attribute)
+        and call.func.attr.value == "parse_args"
+        and dotted(call.func.value) in owners
+    ):
+        return target.value, "parse_args", call
+    return None
 
 
 def _optparse_parse(stmt: cst.SimpleStatementLine, call: cst.Call, parser: Parser) -> None:
@@ -281,29 +321,54 @@ def decline_other_parsing(script: Script) -> None:
             raise Declined(stmt, "options read from sys.argv; declare them with argparse first")
 
 
-def is_copy(script: Script, parser: Parser | None, stmt: cst.BaseStatement) -> bool:
-    """``app.config["DB"] = args.db``, or the same once rewritten (a self-assignment)."""
+#: App attributes that are Flask's ``ConfigAttribute``: setting one sets this config key.
+CONFIG_ATTRIBUTES = {
+    "secret_key": "SECRET_KEY",
+    "testing": "TESTING",
+    "permanent_session_lifetime": "PERMANENT_SESSION_LIFETIME",
+}
+
+
+def copied_keys(script: Script, parser: Parser | None, stmt: cst.BaseStatement) -> list[str]:
+    """The config keys a line only copies from their own option, which flaskd now does itself:
+    ``app.config["DB"] = args.db``, ``app.secret_key = args.secret_key``,
+    ``app.config.update(DB=args.db)``, or the same once rewritten (``app.config["DB"]`` for
+    ``args.db``). Empty when the line does anything else."""
     if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
-        return False
+        return []
     small = stmt.body[0]
-    if not isinstance(small, cst.Assign) or len(small.targets) != 1:
-        return False
-    target = small.targets[0].target
-    if not isinstance(target, cst.Subscript) or dotted(target.value) != f"{script.app}.config":
-        return False
-    code = script.module.code_for_node
-    if code(target) == code(small.value):
-        return True
-    index = target.slice[0].slice if len(target.slice) == 1 else None
-    key = string_value(index.value) if isinstance(index, cst.Index) else None
-    value = small.value
-    return (
-        key is not None
-        and parser is not None
-        and isinstance(value, cst.Attribute)
-        and dotted(value.value) == parser.namespace
-        and parser.key(value.attr.value) == key
-    )
+    config = f"{script.app}.config"
+    pairs: list[tuple[str | None, cst.BaseExpression]] = []
+    if isinstance(small, cst.Assign) and len(small.targets) == 1:
+        target = small.targets[0].target
+        if isinstance(target, cst.Subscript) and dotted(target.value) == config:
+            index = target.slice[0].slice if len(target.slice) == 1 else None
+            pairs.append(
+                (string_value(index.value) if isinstance(index, cst.Index) else None, small.value)
+            )
+        elif isinstance(target, cst.Attribute) and dotted(target.value) == script.app:
+            pairs.append((CONFIG_ATTRIBUTES.get(target.attr.value), small.value))
+    elif (
+        isinstance(small, cst.Expr)
+        and isinstance(small.value, cst.Call)
+        and dotted(small.value.func) == f"{config}.update"
+        and small.value.args
+        and all(a.keyword is not None and not a.star for a in small.value.args)
+    ):
+        pairs += [(a.keyword.value if a.keyword else None, a.value) for a in small.value.args]
+    keys = [
+        key for key, value in pairs if key is not None and _reads_key(script, parser, key, value)
+    ]
+    return keys if pairs and len(keys) == len(pairs) else []
+
+
+def _reads_key(script: Script, parser: Parser | None, key: str, value: cst.BaseExpression) -> bool:
+    """``value`` is the option whose config key is ``key``: ``args.db`` or ``app.config["DB"]``."""
+    if isinstance(value, cst.Subscript) and dotted(value.value) == f"{script.app}.config":
+        index = value.slice[0].slice if len(value.slice) == 1 else None
+        return isinstance(index, cst.Index) and string_value(index.value) == key
+    dest = parser.dest_read(value) if parser is not None else None
+    return parser is not None and dest is not None and parser.key(dest) == key
 
 
 def build_problem(parser: Parser) -> str | None:

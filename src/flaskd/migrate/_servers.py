@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ._names import dotted
+from ._names import bound_names, dotted, read_names, walk
+from ._parsing import Parser
 from ._script import Analysis, Declined, Script, assigned_call, calls, contains
 
 #: Calls that serve the app some other way than app.run.
@@ -112,3 +113,55 @@ def _serves(script: Script, owner: str) -> bool:
     return made is not None and (
         "app" in owner.lower() or "app" in made.lower() or qualified.startswith("flask")
     )
+
+
+def computed_reason(
+    script: Script, parser: Parser | None, setting: str, value: cst.BaseExpression
+) -> str:
+    """Why the serving ``setting`` given to app.run() cannot be told at import time, naming
+    the option or the main-path variable it is computed from (and whose alias that is)."""
+    code = cst.Module([]).code_for_node
+    what = f"{setting}={code(value)}"
+    cannot = f"flaskd cannot tell the serving {setting}"
+    option = _option_read(parser, value)
+    if option is not None:
+        return f"{what} is computed from {option}; {cannot}"
+    main = script.main
+    body = main.body if main is not None and main.kind != "module" else []
+    local = bound_names(body)
+    name = next((n.value for n in read_names(value) if n.value in local), None)
+    if name is None:
+        return f"{what} is computed on the main path; {cannot}"
+    assigned = [s for s in body if name in bound_names([s])]
+    first = assigned[0].body[0] if isinstance(assigned[0], cst.SimpleStatementLine) else None
+    expr = first.value if isinstance(first, cst.Assign) else None
+    origin = _alias_of(parser, expr)
+    if origin is not None and len(assigned) > 1:
+        return (
+            f"{what} reads {name}, an alias of {origin} that the main path assigns"
+            f" {len(assigned)} times; {cannot}: give the option a default= and app.run()"
+            f" {origin} itself"
+        )
+    if origin is not None:
+        return f"{what} is computed from {name}, an alias of {origin}; {cannot}"
+    source = _option_read(parser, expr) if expr is not None else None
+    if source is not None:
+        return f"{what} reads {name}, computed from {source} on the main path; {cannot}"
+    return f"{what} reads {name}, which the main path computes; {cannot}"
+
+
+def _alias_of(parser: Parser | None, expr: cst.BaseExpression | None) -> str | None:
+    """``args.port`` when ``expr`` is that option, maybe in ``int()`` or ``str()``."""
+    if isinstance(expr, cst.Call) and dotted(expr.func) in ("int", "str") and len(expr.args) == 1:
+        expr = expr.args[0].value
+    if parser is None or expr is None or parser.dest_read(expr) is None:
+        return None
+    return cst.Module([]).code_for_node(expr)
+
+
+def _option_read(parser: Parser | None, value: cst.BaseExpression) -> str | None:
+    """The first option ``value`` reads (``args.port``), as written."""
+    if parser is None:
+        return None
+    found = next((n for n in walk(value) if parser.dest_read(n) is not None), None)
+    return cst.Module([]).code_for_node(found) if found is not None else None

@@ -71,7 +71,8 @@ def migrate_source(
     try:
         analysis = analyze(module)
         _check_rules(analysis, rules)
-        output = _convert(module, analysis, env_prefix, rules).code
+        converted, final = _convert(module, analysis, env_prefix, rules)
+        output = converted.code
     except Declined as e:
         line = _line(module, e)
         where = f"{filename}:{line}" if line else filename
@@ -93,7 +94,7 @@ def migrate_source(
     result = Result("converted", output, _todos(output, filename), has_service=True)
     if "startup" in rules:
         folder = Path(filename).parent if filename != "<stdin>" else None
-        for node, kind, text in init_notes(analysis, folder):
+        for node, kind, text in init_notes(final, folder, analysis):
             line = _line(module, Declined(node, text))
             result.notes.append(f"{kind}: {filename}:{line}: {text}")
     return result
@@ -111,9 +112,10 @@ def analyze(module: cst.Module) -> Analysis:
 
 def _convert(
     module: cst.Module, analysis: Analysis, env_prefix: str | None, rules: Collection[str]
-) -> cst.Module:
+) -> tuple[cst.Module, Analysis]:
     """Each rule in turn, all reading the one analysis (and again only once a script was made
-    an argparse one). A rule with nothing to do returns the module it was given."""
+    an argparse one); the output, and the last analysis. A rule with nothing to do returns
+    the module it was given."""
     context = Context(env_prefix, analysis, _anchor(analysis))
     for rule in RULES.values():
         if rule.id in rules:
@@ -123,7 +125,7 @@ def _convert(
                 analysis = analyze(new)
                 context = Context(env_prefix, analysis, _anchor(analysis))
             module = new
-    return module
+    return module, analysis
 
 
 def _rule(module: str, name: str) -> object:
@@ -212,7 +214,7 @@ def _verify(
         problem = build_problem(parser) if parser is not None else None
         if problem:
             return f"its parser cannot be built: {problem}"
-        again = _convert(module, analysis, env_prefix, rules)
+        again, _ = _convert(module, analysis, env_prefix, rules)
     except Declined as e:
         return f"its output is declined on a second run: {e.reason}"
     except Exception as e:

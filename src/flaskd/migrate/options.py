@@ -146,6 +146,22 @@ def _read(parser: Parser, name: cst.Name, stack: list[cst.CSTNode]) -> Read | No
     parent = stack[-1] if stack else None
     if isinstance(parent, cst.NameItem):
         return Read(name, name, "")  # global args: the parser rule removes it
+    if parser.as_dict:  # opts = vars(parser.parse_args()): opts["db"] and opts.get("db")
+        dest = parser.dest_read(parent) if parent is not None else None
+        if dest is not None:
+            assert isinstance(parent, cst.Subscript)
+            return Read(name, parent, _key(parser, dest, parent))
+        call = stack[-2] if len(stack) >= 2 else None
+        if (
+            isinstance(parent, cst.Attribute)
+            and parent.attr.value == "get"
+            and isinstance(call, cst.Call)
+            and call.func is parent
+            and len(call.args) == 1
+            and (dest := string_value(call.args[0].value)) is not None
+        ):
+            return Read(name, call, _key(parser, dest, call))
+        raise Declined(name, f"the parsed options {name.value!r} are used as a whole")
     if isinstance(parent, cst.Attribute) and parent.value is name:
         return Read(name, parent, _key(parser, parent.attr.value, parent))
     if isinstance(parent, cst.Arg) and len(stack) >= 2 and isinstance(stack[-2], cst.Call):

@@ -22,7 +22,7 @@ from ._edit import (
 from ._imports import Statement
 from ._names import dotted, string_value, walk
 from ._parser_helper import helper_parser
-from ._parsing import PARSERS, Option, Parser, is_copy, read_parser
+from ._parsing import CONFIG_ATTRIBUTES, PARSERS, Option, Parser, copied_keys, read_parser
 from ._script import Analysis, Declined, Script, assigned_call
 
 ID = "parser"
@@ -60,15 +60,16 @@ def find_parser(analysis: Analysis) -> Parser | None:
 
 
 def find_copies(analysis: Analysis) -> list[cst.BaseStatement]:
-    """``app.config["DB"] = args.db`` lines (module-level or on the main path): flaskd now
-    does that itself, the parser rule drops them."""
+    """Lines that only copy options into the config (`copied_keys`: ``app.config["DB"] =
+    args.db``, ``app.secret_key = args.secret_key``), module-level or on the main path:
+    flaskd now does that itself, the parser rule drops them."""
     script = analysis.script
     parser = analysis.get(find_parser)
     main = script.main
     if main is None or not script.argparse:
         return []
     candidates = list(script.module.body) + (main.body if main.kind != "module" else [])
-    return [s for s in candidates if is_copy(script, parser, s)]
+    return [s for s in candidates if copied_keys(script, parser, s)]
 
 
 #: ``app.config`` methods that load values from elsewhere (which keys, the code cannot tell).
@@ -82,8 +83,8 @@ LOADERS = {
     "update",
     "setdefault",
 }
-#: App attributes that are config keys.
-CONFIG_ATTRIBUTES = {"secret_key": "SECRET_KEY", "debug": "DEBUG", "testing": "TESTING"}
+#: App attributes that set a config key (``app.debug`` too, a property that sets DEBUG).
+SETS_KEY = {**CONFIG_ATTRIBUTES, "debug": "DEBUG"}
 #: The line that keeps a config key the script always took from its option off the app's own
 #: values (flaskd ranks those above an option's default).
 KEEP_OPTION = '{app}.config.pop("{key}", None)  # as in the script, {flag} gives {key}, not this\n'
@@ -104,7 +105,8 @@ def find_overrides(analysis: Analysis) -> dict[int, tuple[cst.BaseStatement, lis
     main = script.main
     if not copies or main is None:
         return {}
-    copied = {k: c for c in copies if (k := _copied_key(c)) is not None}
+    parser = analysis.get(find_parser)
+    copied = {k: c for c in copies for k in copied_keys(script, parser, c)}
     found: dict[int, tuple[cst.BaseStatement, list[str]]] = {}
     candidates: list[cst.BaseStatement] = [s for s in script.module.body if s is not main.guard]
     candidates += main.body if main.kind != "module" else []
@@ -132,16 +134,6 @@ def _before(script: Script, stmt: cst.BaseStatement, copy: cst.BaseStatement) ->
     if stmt in body and copy in body:
         return body.index(stmt) < body.index(copy)
     return stmt in script.module.body
-
-
-def _copied_key(copy: cst.BaseStatement) -> str | None:
-    assert isinstance(copy, cst.SimpleStatementLine)
-    small = copy.body[0]
-    assert isinstance(small, cst.Assign)
-    target = small.targets[0].target
-    assert isinstance(target, cst.Subscript)
-    index = target.slice[0].slice
-    return string_value(index.value) if isinstance(index, cst.Index) else None
 
 
 def _config_keys(script: Script, stmt: cst.BaseStatement) -> set[str] | None:
@@ -174,7 +166,7 @@ def _config_keys(script: Script, stmt: cst.BaseStatement) -> set[str] | None:
                 index = target.slice[0].slice if len(target.slice) == 1 else None
                 key = string_value(index.value) if isinstance(index, cst.Index) else None
             elif isinstance(target, cst.Attribute) and dotted(target.value) == script.app:
-                key = CONFIG_ATTRIBUTES.get(target.attr.value)
+                key = SETS_KEY.get(target.attr.value)
             if key is not None:
                 keys = (keys or set()) | {key}
     return keys

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import libcst as cst
 
+from ._defaults import none_fallbacks
 from ._edit import (
     Context,
     MainPathEditor,
@@ -27,7 +28,7 @@ from ._edit import (
 from ._names import BUILTINS, bound_names, declared_global, dotted, read_names
 from ._parsing import Option, Parser, decline_other_parsing
 from ._script import Analysis, Declined, Script, check_movable, contains
-from ._servers import check_other_servers, misplaced
+from ._servers import check_other_servers, computed_reason, misplaced
 from .parser import find_parser
 
 ID = "serve"
@@ -115,6 +116,9 @@ def find_run(analysis: Analysis) -> Run | None:
         run.shutdown = body[body.index(stmt) + 1 :]
         for after in run.shutdown:
             check_movable(script, after)
+    for check, option, default in none_fallbacks(script, parser):
+        run.dropped.append(check)
+        run.defaults.append((option, default))
     _read_run_args(script, parser, run)
     return run
 
@@ -206,17 +210,17 @@ DEBUG_VALUE = (
 
 def _is_debug_flag(parser: Parser | None, value: cst.BaseExpression) -> bool:
     return (
-        parser is not None
-        and isinstance(value, cst.Attribute)
-        and dotted(value.value) == parser.namespace
-        and value.attr.value == "debug"
-        and parser.key("debug") == "DEBUG"
+        parser is not None and parser.dest_read(value) == "debug" and parser.key("debug") == "DEBUG"
     )
 
 
-def _unalias(script: Script, run: Run, value: cst.BaseExpression) -> cst.BaseExpression:
-    """What a name given to app.run() stands for, when the main path assigns it once and reads
-    it only there (``PORT = int(args.port)``; ``app.run(port=PORT)``): that assignment goes."""
+def _unalias(
+    script: Script, parser: Parser | None, run: Run, value: cst.BaseExpression
+) -> cst.BaseExpression:
+    """What a name given to app.run() stands for, when the main path assigns it once
+    (``PORT = int(args.port)``; ``app.run(port=PORT)``): that assignment goes when only
+    app.run() reads it, and stays (init code) when other code does and it holds an option or
+    a literal."""
     main = script.main
     if not isinstance(value, cst.Name) or main is None or main.kind == "module":
         return value
@@ -234,13 +238,15 @@ def _unalias(script: Script, run: Run, value: cst.BaseExpression) -> cst.BaseExp
         if n.value == name and not contains(run.call, n)
     ]
     others = [n for n in script.names.get(name, []) if not any(contains(s, n) for s in main.body)]
-    if len(assigns) != 1 or len(binds) != 1 or others:
+    if len(assigns) != 1 or len(binds) != 1:
         return value
     stmt, (_, expr) = assigns[0]
-    if any(n is not _target(stmt) for n in reads):
-        return value
-    run.dropped.append(stmt)
-    return expr
+    if not others and all(n is _target(stmt) for n in reads):
+        run.dropped.append(stmt)  # read only here: it goes
+        return expr
+    if {n.value for n in read_names(expr)} <= {parser.namespace if parser else None}:
+        return expr  # read elsewhere too: it stays, flaskd serves on what it holds
+    return value
 
 
 def _assigned(stmt: cst.BaseStatement) -> tuple[str, cst.BaseExpression] | None:
@@ -270,19 +276,21 @@ def _fallback(parser: Parser, run: Run, value: cst.IfExp) -> cst.BaseExpression:
     if isinstance(body, cst.Call) and dotted(body.func) in ("int", "str") and len(body.args) == 1:
         body = body.args[0].value
     test = value.test
-    if not (isinstance(body, cst.Attribute) and dotted(body.value) == parser.namespace):
+    dest = parser.dest_read(body)
+    if dest is None:
         return value
     if cst.Module([]).code_for_node(test) != cst.Module([]).code_for_node(body):
         return value
-    option = next((o for o in parser.options if o.dest == body.attr.value), None)
-    if option is None or read_names(value.orelse) or _has_default(option):
+    option = next((o for o in parser.options if o.dest == dest), None)
+    if option is None or read_names(value.orelse) or has_default(option, run):
         return value
     run.defaults.append((option, value.orelse))
     return value.body
 
 
-def _has_default(option: Option) -> bool:
-    return any(
+def has_default(option: Option, run: Run) -> bool:
+    """The option has a ``default=`` (or gets one from a fallback the rule folds)."""
+    return any(o is option for o, _ in run.defaults) or any(
         a.keyword is not None and a.keyword.value == "default" and dotted(a.value) != "None"
         for a in option.call.args
     )
@@ -296,7 +304,7 @@ def _serve_value(
     keys then say HOST/PORT), or a value known at import time (a serving default)."""
     if dotted(value) == "None":
         return
-    value = _unalias(script, run, value)
+    given, value = value, _unalias(script, parser, run, value)
     inner = value
     if isinstance(inner, cst.IfExp) and parser is not None:
         inner = _fallback(parser, run, inner)
@@ -306,13 +314,9 @@ def _serve_value(
         and len(inner.args) == 1
     ):
         inner = inner.args[0].value
-    if (
-        parser is not None
-        and parser.namespace is not None
-        and isinstance(inner, cst.Attribute)
-        and dotted(inner.value) == parser.namespace
-    ):
-        option = next((o for o in parser.options if o.dest == inner.attr.value), None)
+    dest = parser.dest_read(inner) if parser is not None else None
+    if parser is not None and dest is not None:
+        option = next((o for o in parser.options if o.dest == dest), None)
         if option is None:
             raise Declined(value, f"{setting}= reads an option the parser does not declare")
         if option.address == setting:
@@ -335,10 +339,7 @@ def _serve_value(
         return
     names = {n.value for n in read_names(value)}
     if parser is not None and parser.namespace in names:
-        raise Declined(
-            value,
-            f"{setting}= is computed from the options; flaskd cannot tell the serving {setting}",
-        )
+        raise Declined(value, computed_reason(script, parser, setting, given))
     main_locals = (
         bound_names(script.main.body) if script.main and script.main.kind != "module" else set()
     )
@@ -346,10 +347,7 @@ def _serve_value(
         s for s in script.module.body if s is not (script.main and script.main.guard)
     )
     if names & main_locals or not names <= (module_names | BUILTINS):
-        raise Declined(
-            value,
-            f"{setting}= is computed on the main path; flaskd cannot tell the serving {setting}",
-        )
+        raise Declined(value, computed_reason(script, parser, setting, given))
     run.serve[setting] = value
 
 

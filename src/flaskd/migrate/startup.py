@@ -83,10 +83,10 @@ def find_port_checks(analysis: Analysis) -> list[cst.If]:
 def reads_address(parser: Parser, node: cst.CSTNode) -> str | None:
     """The serving setting (``port``, ``host``) that ``node`` reads from the options, if any."""
     for found in walk(node):
-        if isinstance(found, cst.Attribute) and dotted(found.value) == parser.namespace:
-            option = next((o for o in parser.options if o.dest == found.attr.value), None)
-            if option is not None and option.address is not None:
-                return option.address
+        dest = parser.dest_read(found)
+        option = next((o for o in parser.options if o.dest == dest), None)
+        if option is not None and option.address is not None:
+            return option.address
     return None
 
 
@@ -114,14 +114,18 @@ DESTRUCTIVE = (
 )
 
 
-def init_notes(analysis: Analysis, folder: Path | None) -> list[tuple[cst.CSTNode, str, str]]:
+def init_notes(
+    analysis: Analysis, folder: Path | None, original: Analysis
+) -> list[tuple[cst.CSTNode, str, str]]:
     """What the report says about the init code the hook now runs (node, kind, text): that it
     runs once per worker, and a warning when it drops data (``DROP TABLE`` in its SQL, in a schema
-    file it reads from ``folder``, or ``drop_all()``)."""
+    file it reads from ``folder``, or ``drop_all()``). ``analysis`` is the last one, of the
+    argparse script a click or optparse one became; the node is of the ``original`` file."""
     init = analysis.get(find_init)
     if not init:
         return []
-    notes: list[tuple[cst.CSTNode, str, str]] = [(init[0], "note", PER_WORKER)]
+    at = _in_original(analysis, original, init[0])
+    notes: list[tuple[cst.CSTNode, str, str]] = [(at, "note", PER_WORKER)]
     script = analysis.script
     functions = {s.name.value: s for s in script.module.body if isinstance(s, cst.FunctionDef)}
     code: list[cst.CSTNode] = list(init)
@@ -132,9 +136,28 @@ def init_notes(analysis: Analysis, folder: Path | None) -> list[tuple[cst.CSTNod
     for node in code:
         what = _drops(node, folder)
         if what is not None:
-            notes.append((init[0], "warning", DESTRUCTIVE.format(what=what)))
+            notes.append((at, "warning", DESTRUCTIVE.format(what=what)))
             break
     return notes
+
+
+def _in_original(analysis: Analysis, original: Analysis, stmt: cst.CSTNode) -> cst.CSTNode:
+    """``stmt`` of the main path, or the statement it was in the original file: the click and
+    optparse rules add the parser above the main path's code and keep the rest in order, so
+    the statement as many from the end of the main path's body."""
+    if analysis is original:
+        return stmt
+    main, before = analysis.script.main, original.script.main
+    body = main.body if main is not None else []
+    if original.script.click is not None:
+        click = original.script.click.body
+        old = list(click.body) if isinstance(click, cst.IndentedBlock) else []
+    else:
+        old = before.body if before is not None else []
+    back = len(body) - next((i for i, s in enumerate(body) if s is stmt), len(body))
+    if 0 < back <= len(old):
+        return old[len(old) - back]
+    return original.script.click or (before.guard if before is not None else None) or stmt
 
 
 def _drops(node: cst.CSTNode, folder: Path | None) -> str | None:
@@ -296,7 +319,9 @@ def _globals(context: Context, init: list[cst.BaseStatement]) -> set[str]:
         shutdown = run.shutdown if run is not None else []
         later = {n.value for s in shutdown for n in read_names(context.now(s))}
         return assigned & (declared_global(main.body) | later)
+    run = analysis.get(find_run)
+    skip = [*init, run.stmt] if run is not None else init  # app.run() becomes service.main()
     elsewhere = {
-        name for name in assigned if next(variables(analysis.script, name, init), None) is not None
+        name for name in assigned if next(variables(analysis.script, name, skip), None) is not None
     }
     return assigned & elsewhere

@@ -14,14 +14,13 @@ parser.add_argument("--text", default="hi")
 service = Service(app, parser, env_prefix="CLICK_IMPORT_FORMS_", serve={"port": 5000})
 create_app = service.create_app  # for servers that only call plain names
 
+greeting = {}
+
 
 @service.on_startup
 def startup(app):
     """Run once per process before serving: the start-up code of the script's main path."""
     greeting["text"] = app.config["TEXT"]
-
-
-greeting = {}
 
 
 @app.cli.command("hello")

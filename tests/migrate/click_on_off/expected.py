@@ -15,14 +15,13 @@ parser.add_argument("--port", default=5000, type=int)
 service = Service(app, parser, env_prefix="CLICK_ON_OFF_")
 create_app = service.create_app  # for servers that only call plain names
 
+settings = {}
+
 
 @service.on_startup
 def startup(app):
     """Run once per process before serving: the start-up code of the script's main path."""
     settings.update(verbose=app.config["VERBOSE"], color=app.config["COLOR"], cache=app.config["CACHE"], hello=f"hi {app.config['NAME']}")
-
-
-settings = {}
 
 
 @app.route("/")

@@ -12,14 +12,13 @@ parser.add_argument("--port", default=5000, type=int)
 service = Service(app, parser, env_prefix="CLICK_OPTIONS_")
 create_app = service.create_app  # for servers that only call plain names
 
+settings = {}
+
 
 @service.on_startup
 def startup(app):
     """Run once per process before serving: the start-up code of the script's main path."""
     settings.update(level=app.config["LEVEL"], tags=list(app.config["TAGS"]), quiet=app.config["QUIET"])
-
-
-settings = {}
 
 
 @app.route("/")

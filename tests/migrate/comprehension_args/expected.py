@@ -13,14 +13,13 @@ parser.add_argument("--tag", action="append", default=[])
 service = Service(app, parser, env_prefix="COMPREHENSION_ARGS_")
 create_app = service.create_app  # for servers that only call plain names
 
+tags = []
+
 
 @service.on_startup
 def startup(app):
     """Run once per process before serving: the start-up code of the script's main path."""
     tags.extend(args.strip() for args in app.config["TAG"] if args)
-
-
-tags = []
 
 
 @app.get("/")

@@ -14,14 +14,13 @@ parser.add_argument("--port", type=int, default=5000)
 service = Service(app, parser, env_prefix="FSTRING_QUOTES_")
 create_app = service.create_app  # for servers that only call plain names
 
+banner = {}
+
 
 @service.on_startup
 def startup(app):
     """Run once per process before serving: the start-up code of the script's main path."""
     banner["text"] = f"hello {app.config['NAME'].upper()}"
-
-
-banner = {}
 
 
 @app.route("/")

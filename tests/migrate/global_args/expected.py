@@ -15,14 +15,13 @@ p.add_argument("--port", type=int, default=8000)
 service = Service(application, p, env_prefix="GLOBAL_ARGS_", serve={"host": "127.0.0.1"})
 create_app = service.create_app  # for servers that only call plain names
 
+CACHE = {}
+
 
 @service.on_startup
 def startup(application):
     """Run once per process before serving: the start-up code of the script's main path."""
     CACHE["root"] = application.config["ROOT"].rstrip("/")
-
-
-CACHE = {}
 
 
 @application.route("/")

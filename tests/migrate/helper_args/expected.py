@@ -13,14 +13,6 @@ parser.add_argument("--port", type=int, default=5000)
 service = Service(app, parser, env_prefix="HELPER_ARGS_")
 create_app = service.create_app  # for servers that only call plain names
 
-
-@service.on_startup
-def startup(app):
-    """Run once per process before serving: the start-up code of the script's main path."""
-    global db
-    db = open_db(app.config)
-
-
 db = None
 
 
@@ -29,6 +21,13 @@ def open_db(a):
     conn.execute("CREATE TABLE IF NOT EXISTS kv (k TEXT, v TEXT)")
     conn.execute("INSERT INTO kv VALUES ('owner', ?)", (a["OWNER"],))
     return conn
+
+
+@service.on_startup
+def startup(app):
+    """Run once per process before serving: the start-up code of the script's main path."""
+    global db
+    db = open_db(app.config)
 
 
 @app.route("/owner")

@@ -15,14 +15,6 @@ parser.add_argument("--port", type=int, default=5000)
 service = Service(app, parser, env_prefix="INIT_DB_")
 create_app = service.create_app  # for servers that only call plain names
 
-
-@service.on_startup
-def startup(app):
-    """Run once per process before serving: the start-up code of the script's main path."""
-    init_db()
-    log.info("database ready")
-
-
 log = logging.getLogger("blog")
 
 
@@ -33,6 +25,13 @@ def connect():
 def init_db():
     with connect() as db, open("schema.sql") as f:
         db.executescript(f.read())
+
+
+@service.on_startup
+def startup(app):
+    """Run once per process before serving: the start-up code of the script's main path."""
+    init_db()
+    log.info("database ready")
 
 
 @app.route("/entries")

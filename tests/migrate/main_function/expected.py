@@ -12,6 +12,9 @@ parser.add_argument("-p", "--port", type=int, default=5000)
 service = Service(app, parser, env_prefix="MAIN_FUNCTION_")
 create_app = service.create_app  # for servers that only call plain names
 
+greeting = None
+counter = {"hits": 0}
+
 NAME = None
 
 
@@ -21,10 +24,6 @@ def startup(app):
     global NAME, greeting
     greeting = app.config["GREETING"].upper()
     NAME = app.config["NAME"]
-
-
-greeting = None
-counter = {"hits": 0}
 
 
 @app.route("/")

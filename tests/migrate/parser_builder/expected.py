@@ -14,6 +14,8 @@ parser.add_argument("--port", type=int, default=5000)
 service = Service(app, parser, env_prefix="PARSER_BUILDER_")
 create_app = service.create_app  # for servers that only call plain names
 
+settings = {}
+
 RETRIES = None
 
 
@@ -26,9 +28,6 @@ def startup(app):
     settings["name"] = app.config["NAME"]
     settings["loud"] = app.config["LOUD"]
     RETRIES = app.config["RETRIES"]
-
-
-settings = {}
 
 
 @app.route("/")

@@ -15,19 +15,18 @@ parser.add_argument("--port", type=int, default=5000)
 service = Service(app, parser, env_prefix="PARSER_HELPER_")
 create_app = service.create_app  # for servers that only call plain names
 
+MODELS = {}
+
+
+def load_model(path):
+    return {"path": path, "layers": 3}
+
 
 @service.on_startup
 def startup(app):
     """Run once per process before serving: the start-up code of the script's main path."""
     logging.basicConfig(level=logging.INFO)
     MODELS["main"] = load_model(app.config["MODEL"])
-
-
-MODELS = {}
-
-
-def load_model(path):
-    return {"path": path, "layers": 3}
 
 
 @app.route("/predict")

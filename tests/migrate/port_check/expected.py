@@ -15,6 +15,8 @@ parser.add_argument("--name", default="demo")
 service = Service(app, parser, env_prefix="PORT_CHECK_", serve={"host": "127.0.0.1"})
 create_app = service.create_app  # for servers that only call plain names
 
+model = {}
+
 
 # TODO(flaskd): the script stopped when the port was taken (if is_port_in_use(args.port): ...); that check is dropped: flaskd binds the address before this hook runs (the check would always fail here), and stops itself with an error naming the address when it is taken
 @service.on_startup
@@ -23,9 +25,6 @@ def startup(app):
     model["name"] = app.config["MODEL"]
     # TODO(flaskd): this reads the serving port: flaskd's port setting, which a server given its own address (waitress-serve --listen, gunicorn --bind) does not follow
     print(f"Serving {app.config['MODEL']} on http://127.0.0.1:{app.config['PORT']}")
-
-
-model = {}
 
 
 def is_port_in_use(port):

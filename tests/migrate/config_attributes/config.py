@@ -1,0 +1,2 @@
+SECRET_KEY = "from-config"
+PAGE_SIZE = 50

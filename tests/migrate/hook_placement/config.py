@@ -1,0 +1,2 @@
+SITE = "links.example"
+LOG_LEVEL = "INFO"
