@@ -186,10 +186,11 @@ class HAProxy:
 
 
 class Load:
-    """Keep-alive HTTP/1.1 connections sending GET requests back to back, each one counted."""
+    """Keep-alive HTTP/1.1 connections sending GET requests back to back (or ``pace``
+    seconds apart), each one counted."""
 
-    def __init__(self, port: int, connections: int, path: str = "/") -> None:
-        self.port, self.path = port, path
+    def __init__(self, port: int, connections: int, path: str = "/", pace: float = 0.0) -> None:
+        self.port, self.path, self.pace = port, path, pace
         self.stop_event = threading.Event()
         self.started: list[list[float]] = [[] for _ in range(connections)]
         self.failures: list[tuple[float, str]] = []  # (when it failed, what went wrong)
@@ -218,6 +219,8 @@ class Load:
                 self.failures.append((time.monotonic(), type(e).__name__))
                 conn.close()
                 conn = None
+            if self.pace:
+                self.stop_event.wait(self.pace)
         if conn is not None:
             conn.close()
 
@@ -286,13 +289,14 @@ def rolling_restart(
     check_path: str,
     work: Path,
     connections: int = 16,
+    pace: float = 0.0,
     seconds: float = 0.0,
     retries: str = NO_RETRIES,
     stop_timeout: float = 60,
 ) -> Result:
-    """Run the scenario once: ``argv(port)`` starts one instance. The load runs for at least
-    ``seconds`` (the restarts spread over it), and until each restarted instance has served
-    requests again."""
+    """Run the scenario once: ``argv(port)`` starts one instance. The load (``connections``,
+    each sending ``pace`` seconds apart) runs for at least ``seconds`` (the restarts spread
+    over it), and until each restarted instance has served requests again."""
     result = Result(label)
     instances = Instances(argv, work, cwd)
     haproxy = load = None
@@ -300,7 +304,7 @@ def rolling_restart(
         haproxy = HAProxy(work, instances.ports, check_path, retries)
         for name in instances.ports:
             haproxy.wait_status(name, "UP")
-        load = Load(haproxy.port, connections)
+        load = Load(haproxy.port, connections, pace=pace)
         began = time.monotonic()
         wait_for("the first responses", lambda: load.requests > connections, 30)
         spacing = seconds / (INSTANCES + 1)  # the restarts spread over the load, if they can

@@ -259,6 +259,8 @@ def wait_refused(port: int, host: str = "127.0.0.1", timeout: float = 20) -> Non
             socket.create_connection((host, port), timeout=2).close()
         except ConnectionRefusedError:
             return
+        except ConnectionResetError:
+            pass  # queued as the listener closed: the kernel resets it; the next one is refused
         time.sleep(0.02)
     pytest.fail(f"{host}:{port} still accepted connections after {timeout}s")
 

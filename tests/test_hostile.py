@@ -23,11 +23,6 @@ BACKENDS = ["waitress", "gunicorn", "granian"]
 GRANIAN_NO_BODY_TIMEOUT = pytest.mark.xfail(
     strict=True, reason="granian has no body time limit: it refuses --body-timeout"
 )
-GRANIAN_NO_EVICTION = pytest.mark.xfail(
-    strict=True,
-    reason="granian closes a silent connection at its head clock only: it cannot close the"
-    " oldest one to make room",
-)
 GRANIAN_HEAD_BUFFER = pytest.mark.xfail(
     strict=True,
     reason="hyper refuses an unfinished head only once its buffer (8192 bytes at least) is full"
@@ -236,7 +231,7 @@ def test_stalled_body_frees_its_thread_and_is_dropped(serve, backend: str) -> No
         assert closed_by_server(stalled)
 
 
-@pytest.mark.parametrize("backend", backends(GRANIAN_NO_EVICTION))
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_silent_connections_at_the_limit_make_room(serve, backend, partial_heads) -> None:
     """When silent connections fill every connection slot, the one idle the longest is closed
     to let a new client in, instead of everyone waiting for the idle timeout."""

@@ -10,8 +10,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import requests
 
-from conftest import FLASKD, free_port, run
+from conftest import FLASKD, InFlight, free_port, run
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("granian") is None, reason="granian is not installed"
@@ -173,3 +174,27 @@ def test_body_timeout_is_refused() -> None:
     assert result.returncode == 2
     assert "granian cannot honour body_timeout" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_making_room_closes_only_silent_connections(spawn, tmp_path: Path) -> None:
+    """At the connection limit, the connections that never sent a byte are closed to let a
+    new client in; a connection whose request is running (its client silent meanwhile) is
+    not, and gets its answer."""
+    port = free_port()
+    args = ["--server", "granian", "--port", str(port), "--workers", "1"]
+    args += ["--max-connections", "4", "--idle-timeout", "120", "--header-timeout", "120"]
+    env = {"HOOKS_LOG": str(tmp_path / "hooks.log")}
+    proc = spawn([*FLASKD, "run", "hooks.py", *args], env=env)
+    proc.wait_http(f"http://127.0.0.1:{port}/")
+    held = InFlight(f"http://127.0.0.1:{port}/slow", hold=True)
+    silent = [connect(port) for _ in range(8)]  # 3 fill the limit, 5 wait to be accepted
+    try:
+        assert requests.get(f"http://127.0.0.1:{port}/", timeout=PATIENCE).text == "ok"
+        assert read_until_closed(silent[0]) == b""
+        held.release()
+        answer = held.result()
+        assert isinstance(answer, requests.Response), answer
+        assert answer.status_code == 200
+    finally:
+        for sock in silent:
+            sock.close()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import FLASKD, InFlight, free_port, run
+from conftest import FLASKD, InFlight, free_port, run, wait_for
 
 
 @pytest.fixture(params=["waitress", "gunicorn", "granian"])
@@ -114,3 +114,29 @@ def test_after_the_drain_delay_the_stop_is_graceful(spawn, backend, tmp_path: Pa
     drain = output.index("still serving for 1s (drain delay)")
     assert output.index("stopping: finishing requests in flight") > drain
     assert "shutdown first" in (tmp_path / "hooks.log").read_text()
+
+
+def test_readiness_is_starting_until_every_worker_ran_its_hooks(spawn, tmp_path: Path) -> None:
+    """A granian worker that already serves answers readiness 503 'starting' while another
+    worker's start-up hooks still run; 200 once every worker's have run. (gunicorn's workers
+    wait for the master's READY=1 before they serve, so there nothing answers until then.)"""
+    server = "granian"
+    if importlib.util.find_spec(server) is None:
+        pytest.skip(f"{server} is not installed")
+    port = free_port()
+    log, release = tmp_path / "workers.log", tmp_path / "release"
+    env = {"TESTAPP_LOG": str(log), "TESTAPP_HOLD_LATER": str(release)}
+    proc = spawn(
+        [*FLASKD, "run", "workers.py", "--server", server, "--workers", "2", "--port", str(port),
+         "--ready-path", "/readyz"],
+        env=env,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    wait_for(lambda: log.exists() and "held" in log.read_text(), "a worker held in its hooks")
+    ready = proc.wait_http(f"{url}/readyz")  # answered by the worker whose hooks ran
+    assert (ready.status_code, ready.text) == (503, "starting\n")
+    assert requests.get(f"{url}/pid", timeout=5).status_code == 200  # it serves meanwhile
+    release.touch()
+    wait_for(lambda: requests.get(f"{url}/readyz", timeout=5).status_code == 200, "ready")
+    assert log.read_text().count("startup") == 2
+    assert proc.stop() == 0

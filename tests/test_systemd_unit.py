@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLE, FLASKD, ROOT, run
+from conftest import EXAMPLE, FLASKD, ROOT, Invoked, run
 from flaskd._errors import ConfigError
 from flaskd.systemd import HEADER, Units, quote, write
 
@@ -219,7 +219,7 @@ def settings(text: str) -> list[str]:
     return [line for line in text.splitlines() if line and not line.startswith(("#", "["))]
 
 
-def assert_one_line_error(result: subprocess.CompletedProcess[str], *words: str) -> None:
+def assert_one_line_error(result: subprocess.CompletedProcess[str] | Invoked, *words: str) -> None:
     assert result.returncode == 2, result.stdout + result.stderr
     assert result.stderr.count("\n") == 1, result.stderr
     assert "Traceback" not in result.stderr
@@ -408,11 +408,11 @@ def test_state_takes_a_path_or_string_option(world_python: str, kinds: Path) -> 
     ],
 )
 def test_state_refuses_an_option_that_is_no_file_name(
-    key: str, kind: str, world_python: str, kinds: Path
+    key: str, kind: str, apps: Path, invoke, kinds: Path
 ) -> None:
     """--state for an option that is not a path or string (whose value would fail to convert
     when the service starts) is one line naming the option, its type and what --state is for."""
-    result = generate("kinds.py", "--state", key, python=world_python, cwd=kinds)
+    result = invoke(["systemd", "kinds.py", "--state", key], cwd=kinds)
     assert_one_line_error(
         result,
         f"--state {key!r}: {key.upper()} takes {kind}",
@@ -490,13 +490,13 @@ def test_env_file_is_read_as_systemd_reads_it(world_python: str, tmp_path: Path)
     ],
 )
 def test_env_file_line_systemd_reads_otherwise_is_refused(
-    line: str, words: list[str], world_python: str, tmp_path: Path
+    line: str, words: list[str], apps: Path, invoke, tmp_path: Path
 ) -> None:
     """A line systemd would ignore or read otherwise than it looks is one line naming file:line,
     without the value (it may be a secret)."""
     env_file = tmp_path / "notes.env"
     env_file.write_text(f"NOTES_MAX_LENGTH=100\n{line}\nNOTES_DB=notes.sqlite\n")
-    result = generate("notes.py", "--env-file", str(env_file), python=world_python)
+    result = invoke(["systemd", "notes.py", "--env-file", str(env_file)], cwd=APP)
     assert_one_line_error(result, f"--env-file {env_file}:2: ", *words)
     assert "Team" not in result.stderr
 
@@ -512,24 +512,24 @@ def test_env_file_line_systemd_reads_otherwise_is_refused(
     ],
 )
 def test_env_file_value_errors_name_the_file_and_line(
-    line: str, words: list[str], world_python: str, tmp_path: Path
+    line: str, words: list[str], apps: Path, invoke, tmp_path: Path
 ) -> None:
     """A value from the env file that the service would refuse at start is refused now, in one
     line naming the env file and the line that sets it."""
     env_file = tmp_path / "notes.env"
     env_file.write_text(f"NOTES_TITLE=Team notes\n{line}\n")
-    result = generate("notes.py", "--env-file", str(env_file), python=world_python)
+    result = invoke(["systemd", "notes.py", "--env-file", str(env_file)], cwd=APP)
     assert_one_line_error(result, f"--env-file {env_file}:2: ", *words)
     assert "env FLASKD_" not in result.stderr
     assert "env NOTES_" not in result.stderr
 
 
-def test_env_file_not_utf8_is_refused(world_python: str, tmp_path: Path) -> None:
+def test_env_file_not_utf8_is_refused(apps: Path, invoke, tmp_path: Path) -> None:
     """An env file that is not UTF-8, which systemd fails to load (the service would not
     start), is refused."""
     env_file = tmp_path / "notes.env"
     env_file.write_bytes(b"NOTES_TITLE=Caf\xe9\n")
-    result = generate("notes.py", "--env-file", str(env_file), python=world_python)
+    result = invoke(["systemd", "notes.py", "--env-file", str(env_file)], cwd=APP)
     assert_one_line_error(result, f"--env-file '{env_file}'", "not UTF-8")
 
 
@@ -843,9 +843,11 @@ def test_app_under_tmp_is_refused(world_python: str) -> None:
         ),
     ],
 )
-def test_bad_input_is_one_line(args: list[str], words: list[str], world_python: str) -> None:
-    """A unit that could not start, or a wrong option, is one line and exit 2."""
-    assert_one_line_error(generate("notes.py", *args, python=world_python), *words)
+def test_bad_input_is_one_line(args: list[str], words: list[str], apps: Path, invoke) -> None:
+    """A unit that could not start, or a wrong option, is one line and exit 2 (in-process: the
+    refusals come before any look at the interpreter; the process-level exit code and line
+    are checked by the tests that run the command with the world-readable venv)."""
+    assert_one_line_error(invoke(["systemd", "notes.py", *args], cwd=APP), *words)
 
 
 def test_setting_a_backend_refuses_is_accepted_at_its_default(world_python: str) -> None:

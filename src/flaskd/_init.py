@@ -16,9 +16,13 @@ import signal
 import sys
 
 #: Signals PID 1 passes on to the server: the stops, and gunicorn's controls.
-FORWARDED = (
-    signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, signal.SIGUSR1,
-    signal.SIGUSR2, signal.SIGTTIN, signal.SIGTTOU, signal.SIGWINCH,
+FORWARDED = tuple(
+    getattr(signal, name)
+    for name in (
+        "SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGUSR1",
+        "SIGUSR2", "SIGTTIN", "SIGTTOU", "SIGWINCH",
+    )
+    if hasattr(signal, name)  # Windows has few of them, and no PID 1 to be
 )  # fmt: skip
 
 

@@ -62,8 +62,8 @@ def wrap(app: WSGIApp, config: Serve) -> WSGIApp:
 class Health:
     """Answer the readiness and liveness paths before the app sees the request.
 
-    Readiness: 200 ``ready`` once this process ran its start-up hooks and no stop has
-    begun, else 503 ``starting`` or ``stopping``. Liveness: 200 ``alive`` whenever the
+    Readiness: 200 ``ready`` once every process of the server ran its start-up hooks and
+    no stop has begun, else 503 ``starting`` or ``stopping``. Liveness: 200 ``alive`` whenever the
     process answers, draining too (a liveness probe must not kill a draining pod).
     """
 

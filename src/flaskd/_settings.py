@@ -247,8 +247,8 @@ class Serve:
     ready_path: str | None = _setting(
         _path,
         None,
-        "Answer GET PATH with 200 once this process ran its start-up hooks, 503 and why"
-        " (starting, stopping) otherwise: a readiness probe. Off unless given.",
+        "Answer GET PATH with 200 once every process of the server ran its start-up hooks,"
+        " 503 and why (starting, stopping) otherwise: a readiness probe. Off unless given.",
         metavar="PATH",
         default_text="none",
     )

@@ -108,7 +108,9 @@ class Server:
         return wrap(self.service.app, self.config)
 
     def ready(self, where: Sequence[str]) -> None:
-        """Log and tell systemd that the service is ready: hooks ran, sockets listen."""
+        """Log and tell systemd that the service is ready: every process ran its hooks, the
+        sockets listen; readiness answers 200 from now on."""
+        process_state.serving()
         listening = ", ".join(where)
         activated = " (sockets from systemd)" if self.activated else ""
         log.info("serving on %s with %s%s", listening, self.name, activated)

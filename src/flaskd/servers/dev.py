@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from werkzeug.serving import is_running_from_reloader, run_simple
 
 from .._errors import ConfigError
+from .._state import state as process_state
 from .base import Server, is_loopback
 
 if TYPE_CHECKING:
@@ -69,6 +70,7 @@ class DevServer(Server):
                         "the dev server ignores %s (from %s)", name, self.config.source(name)
                     )
             self.service.start(self.resolved, dev=True)
+            process_state.serving()  # one process: ready once its hooks ran
         signal.signal(signal.SIGTERM, _interrupt)
         try:
             run_simple(

@@ -13,6 +13,9 @@ thread of the main process reads it for as long as the server runs. The main
 process reports ready once every worker has, and turns a worker's failing
 hook into the same `StartupError` as with any other backend.
 
+At ``max_connections``, each worker closes its connections that never sent a byte, the
+oldest first, to let new clients in (`_granian_room`).
+
 A worker that dies is started again (granian's ``respawn_failed_workers``) and
 runs the start-up hooks again; one whose hook fails then stops the server as
 at start (exit 3). granian gives up (exit 1) when a worker dies again within
@@ -51,6 +54,7 @@ from granian.server.mp import MPServer
 from .._errors import ConfigError, StartupError
 from .._middleware import WSGIApp
 from .._sockets import BACKLOG, describe
+from . import _granian_room
 from ._granian_worker import WorkerStop
 from .base import KILL_MARGIN, Server
 from .granian_http import (
@@ -287,6 +291,7 @@ class GranianServer(Server):
             self.close_sockets(sockets)
             raise ConfigError(f"granian serves one address only, not {len(sockets)}: {places}")
         sock = sockets[0]
+        self._sock = sock
         self._read, self._write = os.pipe()
         os.set_blocking(self._read, False)
         self._quick_read, self._quick_write = os.pipe()
@@ -369,6 +374,7 @@ class GranianServer(Server):
         call_wrap = granian_mp._wsgi_call_wrap  # type: ignore[attr-defined]
         granian_mp._wsgi_call_wrap = _without_process_env(call_wrap)  # type: ignore[attr-defined]
         granian_signals.set_sync_signals = stop.granian_signal
+        _granian_room.start(self._sock, self.config.max_connections)
         self._report({"ready": os.getpid()})
         return SmallBodies(self.wsgi_app())
 

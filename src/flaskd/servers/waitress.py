@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import heapq
 import logging
-import os
 import signal
 import socket
 import time
@@ -171,8 +170,11 @@ def _make_room(channels: Iterable[Any], limit: int) -> None:
         c.will_close = True
 
 
-class _Wakeup(wasyncore.file_dispatcher):  # type: ignore[misc]
-    """The read end of a pipe a signal handler writes to, to wake the event loop."""
+class _Wakeup(wasyncore.dispatcher):  # type: ignore[misc]
+    """The read end of a socket pair a signal handler writes to, to wake the event loop.
+
+    A socket pair, not a pipe: waitress's loop polls sockets only on Windows.
+    """
 
     def writable(self) -> bool:
         return False
@@ -248,8 +250,8 @@ class WaitressServer(Server):
         self.service.stop()
 
     def _serve(self, servers: list[Any]) -> None:
-        read, write = os.pipe()
-        os.set_blocking(write, False)
+        read, write = socket.socketpair()
+        write.setblocking(False)
         _Wakeup(read, map=self.map)
         signals = [0]
         hangups = [0]
@@ -260,7 +262,7 @@ class WaitressServer(Server):
             else:
                 hangups[0] += 1
             with contextlib.suppress(BlockingIOError):
-                os.write(write, b"!")
+                write.send(b"!")
 
         handled = [*_STOP_SIGNALS, *_HANGUP]
         previous = {s: signal.signal(s, on_signal) for s in handled}
@@ -316,7 +318,7 @@ class WaitressServer(Server):
             for server in servers:
                 server.task_dispatcher.shutdown(timeout=0.5)
             wasyncore.close_all(self.map)
-            os.close(write)
+            write.close()
 
     def _stop_accepting(self) -> None:
         for dispatcher in list(self.map.values()):
