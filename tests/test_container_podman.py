@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -86,16 +87,14 @@ def app_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def images(
     app_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Callable[[str], Image]]:
-    """Builds the image of a backend, with no network, the first time a test asks for it."""
+    """The image of a backend, built with no network; the three are built at once, in
+    parallel, the first time a test asks for one."""
     if shutil.which("podman") is None:
         pytest.fail("podman is missing: ./scripts/test installs it")
     made = subprocess.run([ROOT / "scripts" / "podman-base", BASE], capture_output=True, text=True)
     assert made.returncode == 0, made.stderr
-    built: dict[str, Image] = {}
 
     def build(server: str) -> Image:
-        if server in built:
-            return built[server]
         context = tmp_path_factory.mktemp(f"context-{server}")
         done = run(
             [*FLASKD, "container", "boxed.py", "--config", "boxed.toml", "--graceful-timeout",
@@ -108,12 +107,13 @@ def images(
         podman("build", "-q", "--layers=false", "--pull=never", "--network", "none",
                "--format", "docker", "-t", tag, str(context))  # fmt: skip
         digest = podman("image", "inspect", "--format", "{{.Digest}}", tag).stdout.strip()
-        built[server] = Image(server, tag, digest)
-        return built[server]
+        return Image(server, tag, digest)
 
-    yield build
-    for image in built.values():
-        podman("rmi", "-f", image.tag, check=False)
+    with ThreadPoolExecutor(len(SERVERS)) as pool:
+        built = {server: pool.submit(build, server) for server in SERVERS}
+        yield lambda server: built[server].result()
+    for server in SERVERS:
+        podman("rmi", "-f", f"{REPOSITORY}:{server}-{os.getpid()}", check=False)
 
 
 @pytest.fixture(params=list(SERVERS))
