@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -87,20 +88,25 @@ def app_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def images(
     app_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Callable[[str], Image]]:
-    """The image of a backend, built with no network; the three are built at once, in
-    parallel, the first time a test asks for one."""
+    """The image of a backend, built with no network; the three are built in parallel the
+    first time a test asks for one."""
     if shutil.which("podman") is None:
         pytest.fail("podman is missing: ./scripts/test installs it")
     made = subprocess.run([ROOT / "scripts" / "podman-base", BASE], capture_output=True, text=True)
     assert made.returncode == 0, made.stderr
 
+    # One `flaskd container` at a time: pip builds flaskd's wheel in its source tree (build/).
+    one_at_a_time = threading.Lock()
+
     def build(server: str) -> Image:
         context = tmp_path_factory.mktemp(f"context-{server}")
-        done = run(
-            [*FLASKD, "container", "boxed.py", "--config", "boxed.toml", "--graceful-timeout",
-             "20", *SERVERS[server], "--base-image", BASE, "--output", str(context)],
-            cwd=app_dir,
-        )  # fmt: skip
+        with one_at_a_time:
+            done = run(
+                [*FLASKD, "container", "boxed.py", "--config", "boxed.toml",
+                 "--graceful-timeout", "20", *SERVERS[server], "--base-image", BASE,
+                 "--output", str(context)],
+                cwd=app_dir,
+            )  # fmt: skip
         assert done.returncode == 0, done.stderr
         tag = f"{REPOSITORY}:{server}-{os.getpid()}"
         # --layers=false: no build stage image left behind, and nothing to reuse anyway.
