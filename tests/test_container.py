@@ -12,6 +12,8 @@ import json
 import re
 import shutil
 import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -300,6 +302,18 @@ def _checkov(directory: Path, framework: str) -> dict[str, object]:
     }
 
 
+@pytest.fixture
+def own_imports(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Forget the modules a test imported in-process (and its sys.path): a later test that
+    loads an app of the same name from elsewhere must not get this one."""
+    monkeypatch.setattr(sys, "path", [*sys.path])
+    before = set(sys.modules)
+    yield
+    for name in set(sys.modules) - before:
+        del sys.modules[name]
+
+
+@pytest.mark.usefixtures("own_imports")
 def test_data_file_warning_in_each_targets_words(tmp_path: Path) -> None:
     """An option naming a relative data file (notes' DB) is pointed out in each target's
     terms: the unit's working directory and StateDirectory=, the image's /app and its state
@@ -315,7 +329,7 @@ def test_data_file_warning_in_each_targets_words(tmp_path: Path) -> None:
     assert "working directory, which is read-only under this unit" in unit
     assert "(notes's StateDirectory=)" in unit
     assert "the image's user cannot write" in image
-    assert "podman run -v notes-state:/var/lib/notes" in image
+    assert "podman run -v notes-data:/var/lib/notes" in image
     assert "read-only in the pod (readOnlyRootFilesystem)" in pod
     assert "PersistentVolumeClaim mounted at /var/lib/notes" in pod
     assert "--replicas 1" in pod

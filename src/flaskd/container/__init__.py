@@ -39,7 +39,7 @@ class Image:
                 f"the app's directory in the image ({APP_DIR}), which the image's user cannot"
                 " write (and the root file system may be read-only)",
                 f"the state volume ({layout.state_dir}: podman run -v"
-                f" {layout.name}-state:{layout.state_dir})",
+                f" {layout.name}-data:{layout.state_dir})",
             )
             for f in layout.deployment.data_files
         ]

@@ -155,8 +155,8 @@ def deployment(layout: Layout, cluster: Cluster) -> dict[str, Any]:
         {"name": "FLASKD_LIVE_PATH", "value": layout.live_path},
     ]
     mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"}]
-    # A tmpfs, as podman's --read-only makes /tmp: gunicorn's worker heartbeats (fchmod
-    # every few seconds) must not wait on the node's disk. It counts against the memory limit.
+    # A tmpfs, as podman's --read-only makes /tmp: gunicorn's worker heartbeat files (touched
+    # about once a second) must not wait on the node's disk. It counts against the memory limit.
     tmp = {"medium": "Memory", "sizeLimit": "64Mi"}
     volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": tmp}]
     if layout.config_path is not None:
