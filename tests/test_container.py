@@ -12,15 +12,19 @@ import json
 import re
 import shutil
 import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from conftest import APPS, FLASKD, ROOT, run
+from conftest import APPS, EXAMPLE, FLASKD, ROOT, run
+from flaskd._deployment import describe
 from flaskd._errors import ConfigError
 from flaskd.container import UID, make_image
 from flaskd.kube import make_manifests
 from flaskd.kube._yaml import dump
+from flaskd.systemd import render
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -146,7 +150,7 @@ def test_kube_objects(app_dir: Path) -> None:
     assert "BOXED_API_TOKEN" not in env
     mounts = {v["mountPath"]: v["name"] for v in c["volumeMounts"]}
     volumes = {v["name"]: v for v in pod["volumes"]}
-    assert "emptyDir" in volumes[mounts["/tmp"]]
+    assert volumes[mounts["/tmp"]]["emptyDir"]["medium"] == "Memory"  # a tmpfs, as podman's
     assert volumes[mounts["/run/secrets"]]["secret"]["secretName"] == "boxed-secrets"
     assert volumes[mounts["/etc/boxed"]]["configMap"]["name"] == "boxed-config"
     assert objs["configmap"]["data"] == {"boxed.toml": 'title = "from the config file"\n'}
@@ -296,3 +300,42 @@ def _checkov(directory: Path, framework: str) -> dict[str, object]:
         "failed": failed or 0,
         "skipped": sorted(c["check_id"] for c in results["skipped_checks"]),
     }
+
+
+@pytest.fixture
+def own_imports(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Forget the modules a test imported in-process (and its sys.path): a later test that
+    loads an app of the same name from elsewhere must not get this one."""
+    monkeypatch.setattr(sys, "path", [*sys.path])
+    before = set(sys.modules)
+    yield
+    for name in set(sys.modules) - before:
+        del sys.modules[name]
+
+
+@pytest.mark.usefixtures("own_imports")
+def test_data_file_warning_in_each_targets_words(tmp_path: Path) -> None:
+    """An option naming a relative data file (notes' DB) is pointed out in each target's
+    terms: the unit's working directory and StateDirectory=, the image's /app and its state
+    volume, the pod's read-only root and a PersistentVolumeClaim; --state silences it."""
+    shutil.copy(EXAMPLE / "notes.py", tmp_path / "notes.py")
+    target = str(tmp_path / "notes.py")
+    (unit,) = render(describe(target)).warnings
+    (image,) = make_image(target).warnings
+    (pod,) = make_manifests(target, image=IMAGE).warnings
+    for warning in (unit, image, pod):
+        assert warning.startswith("DB is 'notes.sqlite', a file in "), warning
+        assert "pass --state db to keep it in " in warning, warning
+    assert "working directory, which is read-only under this unit" in unit
+    assert "(notes's StateDirectory=)" in unit
+    assert "the image's user cannot write" in image
+    assert "podman run -v notes-data:/var/lib/notes" in image
+    assert "read-only in the pod (readOnlyRootFilesystem)" in pod
+    assert "PersistentVolumeClaim mounted at /var/lib/notes" in pod
+    assert "--replicas 1" in pod
+    for warning in (image, pod):
+        assert "StateDirectory" not in warning, warning
+        assert "unit" not in warning, warning
+    assert render(describe(target, state=["db"])).warnings == []
+    assert make_image(target, state=["db"]).warnings == []
+    assert make_manifests(target, image=IMAGE, state=["db"], replicas=1).warnings == []

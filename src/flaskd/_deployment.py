@@ -48,6 +48,23 @@ class Identity:
 
 
 @dataclasses.dataclass(frozen=True)
+class DataFile:
+    """An app option whose value is a relative file name that looks like data the app writes:
+    the service would look for it where it cannot write, on every target, without --state."""
+
+    key: str
+    value: str
+
+    def warning(self, where: str, keep: str) -> str:
+        """The warning a target gives: ``where`` the file would be, and why it is read-only
+        there; ``keep`` where ``--state`` puts it instead."""
+        return (
+            f"{self.key} is {self.value!r}, a file in {where}: if the app writes it, pass"
+            f" --state {self.key.lower()} to keep it in {keep}"
+        )
+
+
+@dataclasses.dataclass(frozen=True)
 class Deployment:
     """What a generator knows about the service it deploys, whatever the target."""
 
@@ -77,8 +94,8 @@ class Deployment:
     socket: bool
     memory_deny_write_execute: bool = False
     private_network: bool = False
-    #: Things the user should know (not errors).
-    warnings: list[str] = dataclasses.field(default_factory=list)
+    #: Options naming data files outside the state directory: each target words the warning.
+    data_files: list[DataFile] = dataclasses.field(default_factory=list)
     #: The config file (``--config``, absolute), None without one.
     config_file: str | None = None
     #: Serving settings given to the generator, as ``flaskd run`` takes them (name -> text),
@@ -218,7 +235,7 @@ def describe(
         socket=socket,
         memory_deny_write_execute=memory_deny_write_execute,
         private_network=private_network,
-        warnings=_data_file_hints(service, resolved, {k for k, _ in states}, name),
+        data_files=_data_files(service, resolved, {k for k, _ in states}),
         config_file=config,
         flags=given,
     )
@@ -348,18 +365,12 @@ def _takes_a_file_name(field: Field) -> bool:
     return (convert is str or path) and field.shape == "value" and field.choices is None
 
 
-def _data_file_hints(
-    service: Service, resolved: Resolved, in_state: set[str], name: str
-) -> list[str]:
-    hints = []
+def _data_files(service: Service, resolved: Resolved, in_state: set[str]) -> list[DataFile]:
+    found = []
     for key in service.schema.options:
         value = resolved.app[key].value if key in resolved.app else None
         if key in in_state or not isinstance(value, str) or os.path.isabs(value):
             continue
         if value.endswith(DATA_SUFFIXES):
-            hints.append(
-                f"{key} is {value!r}, a file in the working directory, which is read-only"
-                f" under this unit: if the app writes it, pass --state {key.lower()} to keep"
-                f" it in the state directory ({name}'s StateDirectory=)"
-            )
-    return hints
+            found.append(DataFile(key, value))
+    return found

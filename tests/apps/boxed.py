@@ -1,8 +1,11 @@
-"""An app for the container tests: a config value, a secret, a slow request, an orphan."""
+"""An app for the container tests: a config value, a secret, a slow request, an orphan, and
+hooks that say in which process they ran (the tests, outside the container, read its logs)."""
 
 import argparse
+import os
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 
 from flask import Flask
@@ -16,6 +19,16 @@ parser.add_argument("--api-token", help="a secret: read from BOXED_API_TOKEN_FIL
 service = Service(app, parser, env_prefix="BOXED_", serve={"port": 8080})
 
 
+@service.on_startup
+def started(app):
+    print(f"startup hook ran in {os.getpid()}", flush=True)
+
+
+@service.on_shutdown
+def stopped(app):
+    print(f"shutdown hook ran in {os.getpid()}", flush=True)
+
+
 @app.get("/")
 def index():
     return {"title": app.config["TITLE"], "token": app.config["API_TOKEN"]}
@@ -23,8 +36,19 @@ def index():
 
 @app.get("/slow")
 def slow():
+    """Answer once this server is stopping (readiness 503, or no longer accepting), and a
+    little after: a stop the test sends always finds this request in flight."""
     print("slow request started", flush=True)  # the test, outside the container, waits for it
-    time.sleep(2)
+    ready = f"http://127.0.0.1:{os.environ['PORT']}{os.environ['FLASKD_READY_PATH']}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(ready, timeout=5).close()
+        except OSError:  # HTTPError 503 (stopping), or refused once the socket is closed
+            break
+        time.sleep(0.05)
+    time.sleep(0.5)
+    print("slow request done", flush=True)
     return "slow done"
 
 

@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from ._layout import UID, Layout, describe_image
+from ._layout import APP_DIR, UID, Layout, describe_image
 from ._render import CONTAINERIGNORE, default_base_image, render
 from ._wheels import Requirements, build_wheelhouse, copy_app, requirements
 
@@ -33,7 +33,16 @@ class Image:
 
     @property
     def warnings(self) -> list[str]:
-        return self.layout.deployment.warnings
+        layout = self.layout
+        return [
+            f.warning(
+                f"the app's directory in the image ({APP_DIR}), which the image's user cannot"
+                " write (and the root file system may be read-only)",
+                f"the state volume ({layout.state_dir}: podman run -v"
+                f" {layout.name}-data:{layout.state_dir})",
+            )
+            for f in layout.deployment.data_files
+        ]
 
 
 def make_image(target: str, *, base_image: str | None = None, **options: Any) -> Image:

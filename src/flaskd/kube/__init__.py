@@ -17,7 +17,7 @@ from typing import Any
 from .._deployment import known_key
 from .._errors import ConfigError
 from ..container import Layout, describe_image
-from ..container._layout import check_label
+from ..container._layout import APP_DIR, check_label
 from ._render import DIGEST_SKIP, Cluster, objects, secret_command, termination_grace
 from ._yaml import dump
 
@@ -39,7 +39,16 @@ class Manifests:
 
     @property
     def warnings(self) -> list[str]:
-        return self.layout.deployment.warnings
+        layout = self.layout
+        return [
+            f.warning(
+                f"the app's directory ({APP_DIR}), which is read-only in the pod"
+                " (readOnlyRootFilesystem)",
+                f"a PersistentVolumeClaim mounted at {layout.state_dir} (one pod only:"
+                " --replicas 1; several pods share a database instead)",
+            )
+            for f in layout.deployment.data_files
+        ]
 
     def write(self, output: Path) -> Path:
         output.mkdir(parents=True, exist_ok=True)

@@ -155,7 +155,10 @@ def deployment(layout: Layout, cluster: Cluster) -> dict[str, Any]:
         {"name": "FLASKD_LIVE_PATH", "value": layout.live_path},
     ]
     mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"}]
-    volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]
+    # A tmpfs, as podman's --read-only makes /tmp: gunicorn's worker heartbeat files (touched
+    # about once a second) must not wait on the node's disk. It counts against the memory limit.
+    tmp = {"medium": "Memory", "sizeLimit": "64Mi"}
+    volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": tmp}]
     if layout.config_path is not None:
         env.append({"name": f"{layout.prefix}CONFIG", "value": layout.config_path})
         mounts.append({"name": "config", "mountPath": layout.config_dir, "readOnly": True})

@@ -69,7 +69,14 @@ def render(d: Deployment, *, protect_home: str = "yes") -> Units:
     if d.socket:
         mode = d.resolved.serve["unix_socket_mode"].value
         socket = _socket_unit(d.name, d.places, mode, d.identity.group)
-    return Units(d.name, service, socket, d.identity.user_scope, d.warnings)
+    warnings = [
+        f.warning(
+            "the working directory, which is read-only under this unit",
+            f"the state directory ({d.name}'s StateDirectory=)",
+        )
+        for f in d.data_files
+    ]
+    return Units(d.name, service, socket, d.identity.user_scope, warnings)
 
 
 def quote(arg: str) -> str:
