@@ -140,6 +140,13 @@ class Proc:
                 break
         pytest.fail(f"{url} did not answer in {timeout}s:\n{self.output}")
 
+    def wait_serving(self, url: str, timeout: float = 20) -> requests.Response:
+        """`wait_http`, then wait until flaskd has said "serving on": every worker ran its
+        start-up hooks (a granian worker answers as soon as its own hooks ran)."""
+        response = self.wait_http(url, timeout)
+        wait_for(lambda: "serving on" in self.output, f"{self.args}: 'serving on'", timeout)
+        return response
+
     def signal(self, signum: int = signal.SIGTERM) -> None:
         self.popen.send_signal(signum)
 

@@ -34,7 +34,7 @@ def test_probes_answer_and_stay_out_of_the_access_log(spawn, backend: str) -> No
          "--access-log", *PROBES, *workers]
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    proc.wait_http(url)
+    proc.wait_serving(url)
     for _ in range(4):  # each worker, most likely
         ready = requests.get(f"{url}/readyz", timeout=5)
         assert (ready.status_code, ready.text) == (200, "ready\n")
@@ -68,7 +68,7 @@ def serve_with_probes(spawn, backend: str, tmp_path: Path, *args: str):
         env={"HOOKS_LOG": str(tmp_path / "hooks.log")},
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    proc.wait_http(url)
+    proc.wait_serving(url)
     return proc, url
 
 

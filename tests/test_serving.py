@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import FLASKD, InFlight, free_port, run, unix_get, wait_refused
+from conftest import FLASKD, InFlight, free_port, run, unix_get, wait_for, wait_refused
 from flaskd._sockets import addresses, open_sockets
 
 BACKENDS = ["waitress", "gunicorn", "granian"]
@@ -246,7 +246,7 @@ def test_socket_activation(spawn, backend: str, tmp_path: Path) -> None:
     activate = ["systemd-socket-activate", "-l", f"127.0.0.1:{port}", "-E", "HOOKS_LOG"]
     args = [*activate, *FLASKD, "run", "hooks.py"]
     proc = spawn([*args, "--server", backend, "--port", "1"], env=hooks_env(tmp_path))
-    response = proc.wait_http(f"http://127.0.0.1:{port}/")
+    response = proc.wait_serving(f"http://127.0.0.1:{port}/")
     assert response.text == "ok"
     assert "sockets from systemd" in proc.output
     assert proc.stop() == 0
@@ -286,9 +286,7 @@ def test_unix_socket_in_use_is_refused_and_a_stale_one_replaced(spawn, tmp_path:
         assert path.is_socket()
     assert path.is_socket()  # closed, not removed: stale
     proc = serve(spawn, "waitress", "--bind", f"unix:{path}", env=hooks_env(tmp_path))
-    deadline = time.monotonic() + 20
-    while "serving on" not in proc.output and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for(lambda: "serving on" in proc.output, "the serving line")
     assert unix_get(path).endswith(b"\r\n\r\nok")
     assert proc.stop() == 0
 
@@ -313,7 +311,7 @@ def test_serves_the_app_in_one_log_format(spawn, backend: str) -> None:
     port = free_port()
     # --workers 1 is what waitress does anyway: given explicitly, it is no error.
     proc = serve(spawn, backend, "--port", str(port), "--workers", "1", app="opts.py")
-    assert proc.wait_http(f"http://127.0.0.1:{port}/config").json()["LEVEL"] == "set-by-app"
+    assert proc.wait_serving(f"http://127.0.0.1:{port}/config").json()["LEVEL"] == "set-by-app"
     assert requests.get(f"http://127.0.0.1:{port}/runs", timeout=5).json() == 1
     assert proc.stop() == 0
     assert f"serving on http://127.0.0.1:{port} with {backend}" in proc.output
@@ -330,7 +328,7 @@ def test_the_apps_own_logging_set_up_works(spawn, backend: str) -> None:
     takes effect (its format, its level), and flaskd's lines keep theirs, each said once."""
     port = free_port()
     proc = serve(spawn, backend, "--port", str(port), "--access-log", app="own_logging.py")
-    proc.wait_http(f"http://127.0.0.1:{port}/")
+    proc.wait_serving(f"http://127.0.0.1:{port}/")
     assert proc.stop() == 0
     lines = untimed(proc.output)
     assert "app DEBUG own_logging hello from the app" in lines, proc.output
@@ -504,10 +502,7 @@ def test_ctrl_c_stops_every_worker_gracefully(spawn, prefork: str, tmp_path: Pat
 
 def serving_workers(proc, port: int) -> list[int]:
     """The worker PIDs of a pre-fork server once it reported ready (two are expected)."""
-    proc.wait_http(f"http://127.0.0.1:{port}/pid")
-    deadline = time.monotonic() + 20
-    while "serving on" not in proc.output and time.monotonic() < deadline:
-        time.sleep(0.05)
+    proc.wait_serving(f"http://127.0.0.1:{port}/pid")
     children = Path(f"/proc/{proc.popen.pid}/task/{proc.popen.pid}/children").read_text()
     workers = [int(pid) for pid in children.split()]
     assert len(workers) == 2, proc.output
