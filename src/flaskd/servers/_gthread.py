@@ -11,11 +11,13 @@ for the idle timeout, is closed by the loop; a refused head is answered (414,
 431) and closed there too. At the connection limit, the loop makes room by
 closing connections that wait for a request (`Worker._make_room`).
 
-In the thread, the socket has a timeout of ``Limits.body`` seconds: a request
-body that stalls that long ends as if the client had gone (`_Unreader`), and a
-client that stops reading its response for that long is disconnected, so the
-thread is freed. gthread's lingering close (RFC 9112 9.6) blocks its loop up
-to 2 s per connection; here the loop lingers without blocking (`_linger`).
+In the thread, a read or a write on the socket waits at most ``Limits.body``
+seconds (the kernel's SO_RCVTIMEO and SO_SNDTIMEO, set once per connection: a
+Python socket timeout would poll before every call): a request body that stalls
+that long ends as if the client had gone (`_Unreader`), and a client that stops
+reading its response for that long is disconnected, so the thread is freed.
+gthread's lingering close (RFC 9112 9.6) blocks its loop up to 2 s per
+connection; here the loop lingers without blocking (`_linger`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import heapq
 import itertools
 import selectors
 import socket
+import struct
 import time
 from functools import partial
 from typing import Any, ClassVar
@@ -48,7 +51,7 @@ class _Unreader(SocketUnreader):  # type: ignore[misc]
     def chunk(self, size_hint: int | None = None) -> bytes:
         try:
             return bytes(super().chunk(size_hint))
-        except TimeoutError:
+        except (TimeoutError, BlockingIOError):  # SO_RCVTIMEO ends a blocking read with EAGAIN
             with contextlib.suppress(OSError):
                 self.sock.shutdown(socket.SHUT_RDWR)
             return b""
@@ -59,6 +62,10 @@ class _Conn(TConn):  # type: ignore[misc]
 
     def __init__(self, worker: Worker, sock: socket.socket, client: Any, server: Any) -> None:
         super().__init__(worker.cfg, sock, client, server)
+        limit = min(worker.limits.body, 2**31 - 1)  # longer is "forever" to the kernel anyway
+        seconds = struct.pack("ll", int(limit), int(limit % 1 * 1_000_000))  # a struct timeval
+        for option in (socket.SO_RCVTIMEO, socket.SO_SNDTIMEO):
+            sock.setsockopt(socket.SOL_SOCKET, option, seconds)
         self.worker = worker
         self.head = b""
         self.scanner: HeadScanner | None = None
@@ -69,7 +76,6 @@ class _Conn(TConn):  # type: ignore[misc]
     def init(self) -> None:
         """Set up the connection for its thread (gthread calls this before each request)."""
         super().init()
-        self.sock.settimeout(self.worker.limits.body)
         if not isinstance(self.parser.unreader, _Unreader):
             self.parser.unreader = _Unreader(self.sock)
         if self.head:
