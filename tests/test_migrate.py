@@ -64,6 +64,10 @@ DECLINED = {
         "19: port= reads the positional argument 'port'; flaskd serves on the option --port:"
         " declare it as `--port` first"
     ),
+    # issue 16: a reason says what the script does with the parser
+    "parser_in_option_group.py": (
+        "18: the parser 'parser' is passed to OptionGroup(), which flaskd cannot follow"
+    ),
     # issue 16: a reason names the variable, and whose alias it is
     "alias_reassigned.py": (
         "16: host=HOST reads HOST, an alias of args.host that the main path assigns 2 times;"

@@ -286,8 +286,19 @@ def _check_parser_uses(script: Script, parser: Parser) -> None:
                     if name.value in _shadowing_scopes(script, stmt):
                         continue
                     raise Declined(
-                        stmt, f"the parser {name.value!r} is used in a way flaskd cannot follow"
+                        stmt,
+                        f"the parser {name.value!r} is {_use(script, stmt, name)},"
+                        " which flaskd cannot follow",
                     )
+
+
+def _use(script: Script, stmt: cst.CSTNode, name: cst.Name) -> str:
+    """How ``stmt`` uses the parser ``name``, in words a reason can show."""
+    for call in calls(stmt):
+        if any(arg.value is name for arg in call.args):
+            return f"passed to {script.module.code_for_node(call.func)}()"
+    code = " ".join(script.module.code_for_node(stmt).split())
+    return f"used in `{code if len(code) <= 60 else code[:57] + '...'}`"
 
 
 def _shadowing_scopes(script: Script, stmt: cst.CSTNode) -> set[str]:
