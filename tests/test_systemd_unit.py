@@ -820,8 +820,6 @@ def test_app_under_tmp_is_refused(world_python: str) -> None:
         (["--state", "nope"], ["--state 'nope'", "no option NOPE"]),
         (["--state", "db=../x"], ["KEY=FILE"]),
         (["--user", "--service-user", "root"], ["--service-user/--group", "user unit"]),
-        (["--service-user", "no-such-user-here"], ["no such user"]),
-        (["--group", "no-such-group-here"], ["no such group"]),
         (["--env-file", "/no/such.env"], ["--env-file", "cannot read"]),
         (["--name", "bad name"], ["not a unit name"]),
         (["--bind", "unix:/srv/notes.sock"], ["/run/notes/", "--socket"]),
@@ -848,6 +846,22 @@ def test_bad_input_is_one_line(args: list[str], words: list[str], apps: Path, in
     refusals come before any look at the interpreter; the process-level exit code and line
     are checked by the tests that run the command with the world-readable venv)."""
     assert_one_line_error(invoke(["systemd", "notes.py", *args], cwd=APP), *words)
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--service-user", "no-such-user-here"], ["no such user"]),
+        (["--group", "no-such-group-here"], ["no such group"]),
+    ],
+)
+def test_unknown_user_or_group_is_one_line(
+    args: list[str], words: list[str], world_python: str
+) -> None:
+    """A user or group this machine does not have is one line and exit 2 (run with the
+    world-readable venv: the interpreter is checked first, and this checkout's may be where
+    a service cannot read it)."""
+    assert_one_line_error(generate("notes.py", *args, python=world_python), *words)
 
 
 def test_setting_a_backend_refuses_is_accepted_at_its_default(world_python: str) -> None:
