@@ -186,11 +186,11 @@ class Service:
         if not dev and debug is not None and debug.value and "DEBUG" in self.schema.options:
             notes.append(f"DEBUG is on from {debug.source}; ignored outside dev mode")
         if not resolved.settings.forwarded_allow_ips and self._behind_proxy_fix():
+            trusted = SETTINGS["forwarded_allow_ips"]
             notes.append(
-                "app.wsgi_app is werkzeug's ProxyFix, but forwarded_allow_ips is empty: flaskd"
+                f"app.wsgi_app is werkzeug's ProxyFix, but {trusted.name} is empty: flaskd"
                 " removes X-Forwarded-* headers from every client, so ProxyFix never sees them;"
-                " give your proxy's address with --forwarded-allow-ips"
-                " (FLASKD_FORWARDED_ALLOW_IPS)"
+                f" give your proxy's address with {trusted.flag} ({trusted.env})"
             )
         return notes
 
