@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import APPS, FLASKD, free_port
+from conftest import APPS, FLASKD, InFlight, free_port
 
 TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
 
@@ -147,3 +147,25 @@ def test_bad_log_config_is_one_line(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stderr.startswith(f"Error: --log-config {config}: logging rejects it:")
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_waitress_queue_waits_are_summed_up_not_logged_one_by_one(spawn, tmp_path: Path) -> None:
+    """waitress writes "Task queue depth is N" for each request that waits for a thread (under
+    load, a line for most requests); flaskd logs the first wait, then sums them up."""
+    port = free_port()
+    args = [*FLASKD, "run", "hooks.py", "--port", str(port), "--threads", "1"]
+    proc = spawn(args, env={"HOOKS_LOG": str(tmp_path / "hooks.log")})
+    url = f"http://127.0.0.1:{port}"
+    proc.wait_serving(url)
+    held = InFlight(f"{url}/slow", hold=True)  # the one thread is busy until released
+    queued = [InFlight(f"{url}/slow", hold=True, signalled=False) for _ in range(3)]
+    wait_for(proc, "the one thread busy: a request waits for a thread")
+    for request in (held, *queued):
+        request.release()
+    for request in (held, *queued):
+        response = request.result()
+        assert isinstance(response, requests.Response)
+        assert response.status_code == 200
+    assert proc.stop() == 0
+    assert proc.output.count("thread busy") == 1
+    assert "Task queue depth" not in proc.output

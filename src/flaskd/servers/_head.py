@@ -12,6 +12,7 @@ complete.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -40,11 +41,32 @@ class Limits:
             body=config.body_timeout,
         )
 
+    @functools.cached_property
+    def shortest_line(self) -> int:
+        """The lower of the limits on the request line and on a field."""
+        return min(self.request_line, self.field_size)
+
     @property
     def first_byte(self) -> float:
         """Seconds a new connection may wait before its first byte: the idle timeout, or with
         ``--idle-timeout 0`` (no keep-alive) the header timeout."""
         return self.idle or self.header
+
+
+def whole_head(data: bytes, limits: Limits) -> int:
+    """Where the head ends in ``data`` (the first chunk of a request), if it is all there and
+    within every limit at a glance, else -1 (`HeadScanner` looks line by line).
+
+    Most heads come whole in one chunk, every line ended by CRLF, shorter in all than any
+    one line may be: then no line can be over a limit, and the first blank line is the
+    first CRLF CRLF.
+    """
+    end = data.find(b"\r\n\r\n", 0, limits.shortest_line + 4)
+    if end > 0:
+        lines = data.count(b"\n", 0, end)
+        if lines <= limits.fields and lines == data.count(b"\r\n", 0, end):
+            return end + 4
+    return -1
 
 
 class HeadTooLarge(Exception):
@@ -82,6 +104,11 @@ class HeadScanner:
 
     def feed(self, data: bytes) -> int:
         """Scan ``data``; return how many of its bytes end the head, or -1 if it goes on."""
+        if not self._lines and not self._partial:
+            end = whole_head(data, self.limits)
+            if end >= 0:
+                self.complete = True
+                return end
         buf = self._partial + data
         start = 0
         while True:

@@ -39,10 +39,11 @@ from waitress.utilities import BadRequest, RequestHeaderFieldsTooLarge
 
 from .._middleware import WSGIApp
 from .._sockets import BACKLOG
-from ._head import HeadScanner, HeadTooLarge, Limits
+from ._head import HeadScanner, HeadTooLarge, Limits, whole_head
 from .base import Server, describe_all
 
 log = logging.getLogger("flaskd")
+_queue_log = logging.getLogger("waitress.queue")
 
 #: Signal -> its weight: a graceful stop at 1, a quick stop from 2 (a second signal, or SIGQUIT).
 _STOP_SIGNALS: dict[int, int] = {signal.SIGTERM: 1, signal.SIGINT: 1}
@@ -72,15 +73,17 @@ class _Parser(HTTPRequestParser):  # type: ignore[misc]
 
     limits: ClassVar[Limits]
     completed: bool
-
-    def __init__(self, adj: Any) -> None:
-        super().__init__(adj)
-        self.scanner = HeadScanner(self.limits)
+    head_checked = False
+    scanner: HeadScanner | None = None  # for a head that does not come whole at once
 
     def received(self, data: bytes) -> int:
-        if not self.completed and not self.scanner.complete:
+        if not (self.completed or self.head_checked):
             try:
-                self.scanner.feed(data)
+                if self.scanner is None and whole_head(data, self.limits) >= 0:
+                    self.head_checked = True
+                else:
+                    self.scanner = self.scanner or HeadScanner(self.limits)
+                    self.head_checked = self.scanner.feed(data) >= 0
             except HeadTooLarge as e:
                 self.parse_header(b"GET / HTTP/1.0\r\n")  # what waitress does for its own 431
                 error = _URITooLong if e.status == 414 else RequestHeaderFieldsTooLarge
@@ -183,6 +186,53 @@ class _Wakeup(wasyncore.dispatcher):  # type: ignore[misc]
         self.recv(64)
 
 
+class _QueueLog:
+    """Stands in for waitress's queue logger, which writes ``Task queue depth is N`` each time
+    a request has to wait for a thread: under load, a line for most requests
+    (Pylons/waitress#231, #309), costing more than flaskd's whole middleware. Here the first
+    wait is logged at once; after it, one line at most every `every` seconds sums up the waits
+    (`report`, also called by the event loop's timer), on the same logger (``waitress.queue``).
+    """
+
+    every = 10.0
+
+    def __init__(self, threads: int) -> None:
+        self.busy = f"all {threads} threads busy" if threads > 1 else "the one thread busy"
+        self.last: float | None = None  # when the last line was written
+        self.waits = 0
+        self.deepest = 0
+
+    def warning(self, message: str, depth: int) -> None:
+        """What waitress calls, with the depth of its queue, when a request has to wait."""
+        self.waits += 1
+        self.deepest = max(self.deepest, depth)
+        if self.last is None:
+            _queue_log.warning(
+                "%s: a request waits for a thread (--threads sets how many; waits are summed up"
+                " here at most every %.0f s)",
+                self.busy,
+                self.every,
+            )
+            self.last, self.waits, self.deepest = time.monotonic(), 0, 0
+        else:
+            self.report()
+
+    def report(self) -> None:
+        """Log the waits since the last line, if there were any and it is time."""
+        now = time.monotonic()
+        if not self.waits or self.last is None or now - self.last < self.every:
+            return
+        _queue_log.warning(
+            "%s: %d request%s waited for a thread in the last %.0f s, up to %d at once",
+            self.busy,
+            self.waits,
+            "" if self.waits == 1 else "s",
+            now - self.last,
+            self.deepest,
+        )
+        self.last, self.waits, self.deepest = now, 0, 0
+
+
 def _unix_peers(app: WSGIApp) -> WSGIApp:
     """The app for waitress's unix sockets, which name every peer ``localhost``.
 
@@ -236,6 +286,9 @@ class WaitressServer(Server):
             for group in groups
             if group
         ]
+        self.queue_logs = [_QueueLog(config.threads) for _ in servers]
+        for server, queue_log in zip(servers, self.queue_logs, strict=True):
+            server.task_dispatcher.queue_logger = queue_log
         parser = type("Parser", (_Parser,), {"limits": self.limits})
         for dispatcher in self.map.values():
             if isinstance(dispatcher, Listener):
@@ -285,6 +338,8 @@ class WaitressServer(Server):
                 now = time.monotonic()
                 if now >= next_expiry:
                     _expire(list(self.map.values()), limits)
+                    for queue_log in self.queue_logs:
+                        queue_log.report()
                     next_expiry = now + tick
                 if hangups[0]:
                     hangups[0] = 0
