@@ -88,9 +88,13 @@ def test_dependencies_say_where_they_come_from(app_dir: Path) -> None:
     assert image.requirements.args[:2] == ["-r", str(app_dir / "requirements.txt")]
 
 
-def test_build_context_passes_hadolint_and_checkov(app_dir: Path, tmp_path: Path) -> None:
-    """The written build context has the wheels pinned, and its Containerfile passes
-    hadolint with no warning and checkov's Dockerfile checks with none failed."""
+def test_build_context_and_objects_pass_the_reviewers_tools(app_dir: Path, tmp_path: Path) -> None:
+    """The written build context has the wheels pinned and its Containerfile passes hadolint
+    with no warning; the Kubernetes objects (with an autoscaler and a state volume too)
+    validate strictly against two Kubernetes versions; and checkov (one run for all, as it
+    takes seconds to start) fails none of its Dockerfile and Kubernetes checks, skipping
+    only the digest one for an image given by tag, with its reason."""
+    scan = tmp_path / "scan"  # what checkov looks at
     out = tmp_path / "ctx"
     done = run([*FLASKD, "container", "boxed.py", "--output", str(out)], cwd=app_dir)
     assert done.returncode == 0, done.stderr
@@ -100,16 +104,41 @@ def test_build_context_passes_hadolint_and_checkov(app_dir: Path, tmp_path: Path
     assert any(p.startswith("flask==") for p in pins)
     assert (out / "app" / "boxed.py").is_file()
     assert (out / ".containerignore").is_file()
-
     lint = subprocess.run(
         [tool("hadolint"), str(out / "Containerfile")], capture_output=True, text=True
     )
     assert (lint.returncode, lint.stdout + lint.stderr) == (0, "")
-    # checkov recognises Dockerfiles by name.
-    scan = tmp_path / "scan"
-    scan.mkdir()
-    shutil.copy(out / "Containerfile", scan / "Dockerfile")
-    assert _checkov(scan, "dockerfile") == {"passed": True, "failed": 0, "skipped": []}
+    (scan / "image").mkdir(parents=True)
+    shutil.copy(out / "Containerfile", scan / "image" / "Dockerfile")  # checkov goes by name
+
+    done = run(
+        [*FLASKD, "kube", "boxed.py", "--image", IMAGE, "--config", "boxed.toml",
+         "--max-replicas", "5", "--output", str(scan / "tagged")],
+        cwd=app_dir,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    digest = "sha256:" + "0" * 64
+    done = run(
+        [*FLASKD, "kube", "boxed.py", "--image", f"{IMAGE}@{digest}", "--replicas", "1",
+         "--state", "title=title.txt", "--output", str(scan / "pinned")],
+        cwd=app_dir,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    manifests = [str(scan / "tagged" / "boxed.yaml"), str(scan / "pinned" / "boxed.yaml")]
+    for version in KUBE_VERSIONS:
+        check = subprocess.run(
+            [tool("kubernetes-validate"), "--strict", "--quiet", "-k", version, *manifests],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        assert check.returncode == 0, check.stdout + check.stderr
+    assert "HorizontalPodAutoscaler" in (scan / "tagged" / "boxed.yaml").read_text()
+    assert "PersistentVolumeClaim" in (scan / "pinned" / "boxed.yaml").read_text()
+
+    assert _checkov(scan) == {
+        "/image/Dockerfile": {"failed": [], "skipped": []},
+        "/tagged/boxed.yaml": {"failed": [], "skipped": ["CKV_K8S_43"]},
+        "/pinned/boxed.yaml": {"failed": [], "skipped": []},
+    }
 
 
 def test_kube_objects(app_dir: Path) -> None:
@@ -160,38 +189,6 @@ def test_kube_objects(app_dir: Path) -> None:
     assert ports == [{"ports": [{"port": 8080, "protocol": "TCP"}]}]
     assert {"pdb", "service"} <= set(objs)
     assert "hpa" not in objs
-
-
-def test_kube_passes_checkov_and_validates(app_dir: Path, tmp_path: Path) -> None:
-    """The objects (with an autoscaler and a state volume too) pass checkov's Kubernetes
-    checks but the digest one, skipped with its reason, and validate strictly against two
-    Kubernetes versions; with a digest, nothing is skipped."""
-    out = tmp_path / "tagged"
-    done = run(
-        [*FLASKD, "kube", "boxed.py", "--image", IMAGE, "--config", "boxed.toml",
-         "--max-replicas", "5", "--output", str(out)],
-        cwd=app_dir,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert _checkov(out, "kubernetes") == {"passed": True, "failed": 0, "skipped": ["CKV_K8S_43"]}
-    digest = "sha256:" + "0" * 64
-    pinned = tmp_path / "pinned"
-    done = run(
-        [*FLASKD, "kube", "boxed.py", "--image", f"{IMAGE}@{digest}", "--replicas", "1",
-         "--state", "title=title.txt", "--output", str(pinned)],
-        cwd=app_dir,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert _checkov(pinned, "kubernetes") == {"passed": True, "failed": 0, "skipped": []}
-    for version in KUBE_VERSIONS:
-        for manifest in (out / "boxed.yaml", pinned / "boxed.yaml"):
-            check = subprocess.run(
-                [tool("kubernetes-validate"), "--strict", "--quiet", "-k", version, str(manifest)],
-                capture_output=True, text=True,
-            )  # fmt: skip
-            assert check.returncode == 0, check.stdout + check.stderr
-    assert "HorizontalPodAutoscaler" in (out / "boxed.yaml").read_text()
-    assert "PersistentVolumeClaim" in (pinned / "boxed.yaml").read_text()
 
 
 def test_strict_validation_sees_a_mistake(tmp_path: Path) -> None:
@@ -281,25 +278,28 @@ def test_refuses_a_probe_path_the_app_routes(tmp_path: Path) -> None:
     assert "FLASKD_READY_PATH=/ready " in image.containerfile
 
 
-def _checkov(directory: Path, framework: str) -> dict[str, object]:
+def _checkov(directory: Path) -> dict[str, dict[str, list[str]]]:
+    """checkov's Dockerfile and Kubernetes checks on ``directory``: for each file with a
+    passed check, the checks failed and the checks skipped."""
     done = subprocess.run(
-        [tool("checkov"), "-d", str(directory), "--framework", framework, "--output", "json",
-         "--skip-download"],
+        [tool("checkov"), "-d", str(directory), "--framework", "dockerfile", "kubernetes",
+         "--output", "json", "--skip-download"],
         capture_output=True, text=True,
     )  # fmt: skip
     try:
-        report = json.loads(done.stdout)
+        reports = json.loads(done.stdout)
     except json.JSONDecodeError:
         pytest.fail(f"checkov gave no report (exit {done.returncode}):\n{done.stdout}{done.stderr}")
-    if isinstance(report, list):
-        (report,) = report
-    results = report["results"]
-    failed = [f"{c['check_id']} {c['resource']}" for c in results["failed_checks"]]
-    return {
-        "passed": report["summary"]["passed"] > 0,
-        "failed": failed or 0,
-        "skipped": sorted(c["check_id"] for c in results["skipped_checks"]),
-    }
+    files: dict[str, dict[str, list[str]]] = {}
+    for report in reports if isinstance(reports, list) else [reports]:
+        results = report["results"]
+        for check in results["passed_checks"]:
+            files.setdefault(check["file_path"], {"failed": [], "skipped": []})
+        for kind in ("failed", "skipped"):
+            for check in results[f"{kind}_checks"]:
+                entry = files.setdefault(check["file_path"], {"failed": [], "skipped": []})
+                entry[kind].append(check["check_id"])
+    return {path: {k: sorted(v) for k, v in entry.items()} for path, entry in files.items()}
 
 
 @pytest.fixture
