@@ -16,19 +16,24 @@ from rolling_restart import BENCH, flaskd_argv, rolling_restart
 
 from conftest import free_port
 
-#: Longer than HAProxy needs to take an instance out of the rotation (its checks every 250 ms,
-#: DOWN after 2 failures, a check timing out at 750 ms: at most about 1.25 s), with a margin
-#: for a loaded machine.
-DRAIN_DELAY = 3
+#: HAProxy's checks here: every 100 ms, DOWN after 2 failures, UP after 2 passes, a check
+#: timing out at 400 ms: an instance is out of the rotation at most about 0.6 s after its
+#: readiness turns 503 (the benchmark checks less often, as a production setup would).
+CHECKS = {"INTER_MS": 100, "FALL": 2, "RISE": 2, "CHECK_TIMEOUT_MS": 400}
+#: Longer than HAProxy needs to take an instance out of the rotation, with a margin for a
+#: loaded machine.
+DRAIN_DELAY = 2
 #: Seconds between two requests on one connection of the load.
-PACE = 0.02
+PACE = 0.05
 
 
 @pytest.fixture(params=["waitress", "gunicorn", "granian"])
 def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Each backend whose extra is installed (CI installs them all); the scenario takes its
-    ports as the other tests do (see conftest.free_port)."""
+    ports as the other tests do (see conftest.free_port), and checks as often as `CHECKS`."""
     monkeypatch.setattr(scenario, "free_port", free_port)
+    for name, value in CHECKS.items():
+        monkeypatch.setattr(scenario, name, value)
     if importlib.util.find_spec(request.param) is None:
         pytest.skip(f"{request.param} is not installed")
     if shutil.which("haproxy") is None and not Path("/usr/sbin/haproxy").exists():
@@ -41,7 +46,7 @@ def test_rolling_restart_loses_no_request(backend: str, tmp_path: Path) -> None:
     each in turn gets SIGTERM, leaves the rotation while still serving (drain delay), exits 0,
     is started again and comes back; not one request fails, and each instance serves again.
 
-    Each connection sends a request every 20 ms at most: a few hundred requests in every
+    Each connection sends a request every 50 ms at most: about a thousand requests in every
     restart, without the machine's whole CPU (bench/rolling_restart.py sends back to back)."""
     result = rolling_restart(
         f"flaskd {backend}", flaskd_argv(backend, DRAIN_DELAY), cwd=BENCH / "apps",
