@@ -6,9 +6,11 @@ client in the listen queue until hyper's head clock closes them. flaskd cannot r
 granian's connections from Python, but the kernel can: a thread of each worker,
 looks at the listening socket's accept queue every `TICK`; when clients waited there a whole
 tick and this worker holds ``max_connections`` connections, it shuts down (``shutdown(2)``
-on a duplicate of the descriptor) the sixteenth of them that never sent a byte, the oldest
-first, as waitress and gunicorn do. hyper reads the end of the connection and drops it,
-which frees its slot. Linux only (``TCP_INFO``); TCP addresses only.
+on a duplicate of the descriptor) as many of those that never sent a byte as there are
+clients waiting, and at least the sixteenth of the limit that waitress and gunicorn close at
+each turn of their loops, the oldest first: one tick, not one tick per client, lets a queue
+of clients in. hyper reads the end of the connection and drops it, which frees its slot.
+Linux only (``TCP_INFO``); TCP addresses only.
 
 A kept-alive connection waiting for its next request is not closed: it cannot be told from
 one whose request is running (granian gives the app no client port to match), so those wait
@@ -74,17 +76,19 @@ def _connection_state(fd: int, port: int) -> int | None:
         return None
 
 
-def make_room(port: int, limit: int) -> int:
-    """At ``limit`` connections to ``port``, shut down the oldest sixteenth of those that
-    never sent a byte; how many."""
+def make_room(port: int, limit: int, waiting: int = 0) -> int:
+    """At ``limit`` connections to ``port``, shut down the oldest of those that never sent a
+    byte (in a tick at least): one for each of ``waiting`` clients, and at least a sixteenth
+    of ``limit``; how many."""
     states = {int(fd): _connection_state(int(fd), port) for fd in os.listdir("/proc/self/fd")}
     if sum(age is not None for age in states.values()) < limit:
         return 0
-    silent = [(age, fd) for fd, age in states.items() if age is not None and age >= 0]
+    # Silent for a whole tick at least: a client that connected a moment ago may be sending.
+    silent = [(age, fd) for fd, age in states.items() if age is not None and age >= TICK * 1000]
     # The oldest first; the kernel's clock counts milliseconds, so ties go to the lowest number.
     silent.sort(key=lambda s: (-s[0], s[1]))
     closed = 0
-    for _, fd in silent[: max(1, limit // 16)]:
+    for _, fd in silent[: max(1, limit // 16, waiting)]:
         with contextlib.suppress(OSError), socket.socket(fileno=os.dup(fd)) as sock:
             state = _state(sock, port)  # again: the number may have been reused meanwhile
             if state is not None and state >= 0:
@@ -108,13 +112,13 @@ def start(listener: socket.socket, limit: int) -> bool:
 
 def _watch(listener: socket.socket, limit: int) -> None:
     port = int(listener.getsockname()[1])
-    queued = False
+    queued = 0
     while True:
         time.sleep(TICK)
         try:
-            was_queued, queued = queued, waiting(listener) > 0
+            was_queued, queued = queued, waiting(listener)
             if was_queued and queued:
-                make_room(port, limit)
+                make_room(port, limit, queued)
         except Exception:  # a bug must not end the thread silently
             log.exception("cannot make room at the connection limit")
             return
