@@ -114,11 +114,10 @@ class TrustedProxies:
         self.app = app
         self.unix = "unix" in trusted
         self.networks = [ipaddress.ip_network(t, strict=False) for t in trusted if t != "unix"]
-        self.trusting = bool(trusted)
         self.fixed = ProxyFix(app, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        if self.trusting and self._is_trusted(environ.get("REMOTE_ADDR", "")):
+        if self._is_trusted(environ.get("REMOTE_ADDR", "")):
             environ[TRUSTED] = True
             return self.fixed(environ, start_response)
         for key in _FORWARDED:

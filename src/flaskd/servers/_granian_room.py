@@ -76,10 +76,10 @@ def _connection_state(fd: int, port: int) -> int | None:
         return None
 
 
-def make_room(port: int, limit: int, waiting: int = 0) -> int:
+def make_room(port: int, limit: int, queued: int = 0) -> int:
     """At ``limit`` connections to ``port``, shut down the oldest of those that never sent a
-    byte (in a tick at least): one for each of ``waiting`` clients, and at least a sixteenth
-    of ``limit``; how many."""
+    byte (in a tick at least): one for each of the ``queued`` clients, and at least a
+    sixteenth of ``limit``; how many."""
     states = {int(fd): _connection_state(int(fd), port) for fd in os.listdir("/proc/self/fd")}
     if sum(age is not None for age in states.values()) < limit:
         return 0
@@ -88,7 +88,7 @@ def make_room(port: int, limit: int, waiting: int = 0) -> int:
     # The oldest first; the kernel's clock counts milliseconds, so ties go to the lowest number.
     silent.sort(key=lambda s: (-s[0], s[1]))
     closed = 0
-    for _, fd in silent[: max(1, limit // 16, waiting)]:
+    for _, fd in silent[: max(1, limit // 16, queued)]:
         with contextlib.suppress(OSError), socket.socket(fileno=os.dup(fd)) as sock:
             state = _state(sock, port)  # again: the number may have been reused meanwhile
             if state is not None and state >= 0:

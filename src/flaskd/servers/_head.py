@@ -53,7 +53,7 @@ class Limits:
         return self.idle or self.header
 
 
-def whole_head(data: bytes, limits: Limits) -> int:
+def _whole_head(data: bytes, limits: Limits) -> int:
     """Where the head ends in ``data`` (the first chunk of a request), if it is all there and
     within every limit at a glance, else -1 (`HeadScanner` looks line by line).
 
@@ -105,7 +105,7 @@ class HeadScanner:
     def feed(self, data: bytes) -> int:
         """Scan ``data``; return how many of its bytes end the head, or -1 if it goes on."""
         if not self._lines and not self._partial:
-            end = whole_head(data, self.limits)
+            end = _whole_head(data, self.limits)
             if end >= 0:
                 self.complete = True
                 return end

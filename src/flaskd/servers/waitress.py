@@ -39,7 +39,7 @@ from waitress.utilities import BadRequest, RequestHeaderFieldsTooLarge
 
 from .._middleware import WSGIApp
 from .._sockets import BACKLOG
-from ._head import HeadScanner, HeadTooLarge, Limits, whole_head
+from ._head import HeadScanner, HeadTooLarge, Limits
 from .base import Server, describe_all
 
 log = logging.getLogger("flaskd")
@@ -73,17 +73,15 @@ class _Parser(HTTPRequestParser):  # type: ignore[misc]
 
     limits: ClassVar[Limits]
     completed: bool
-    head_checked = False
-    scanner: HeadScanner | None = None  # for a head that does not come whole at once
+
+    def __init__(self, adj: Any) -> None:
+        super().__init__(adj)
+        self.scanner = HeadScanner(self.limits)
 
     def received(self, data: bytes) -> int:
-        if not (self.completed or self.head_checked):
+        if not self.completed and not self.scanner.complete:
             try:
-                if self.scanner is None and whole_head(data, self.limits) >= 0:
-                    self.head_checked = True
-                else:
-                    self.scanner = self.scanner or HeadScanner(self.limits)
-                    self.head_checked = self.scanner.feed(data) >= 0
+                self.scanner.feed(data)
             except HeadTooLarge as e:
                 self.parse_header(b"GET / HTTP/1.0\r\n")  # what waitress does for its own 431
                 error = _URITooLong if e.status == 414 else RequestHeaderFieldsTooLarge
