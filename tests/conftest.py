@@ -226,13 +226,17 @@ def invoke(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Invoked]:
 
 
 def run(
-    args: Sequence[str], *, cwd: Path = APPS, env: dict[str, str] | None = None
+    args: Sequence[str],
+    *,
+    cwd: Path = APPS,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
 ) -> subprocess.CompletedProcess[str]:
     """Run a command to completion (it must not serve) and return its result."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(PREFIXES)}
     full_env.update(env or {})
     return subprocess.run(
-        args, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=60, check=False
+        args, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout, check=False
     )
 
 
@@ -329,5 +333,8 @@ def unix_get(path: Path, request: bytes = b"GET / HTTP/1.0\r\nHost: x\r\n\r\n") 
 
 PY = sys.executable
 FLASKD = [PY, "-m", "flaskd"]
+#: How long `flaskd container` may take: its pip resolves against the package index and
+#: builds wheels, minutes on a loaded machine with a slow index.
+CONTAINER_TIMEOUT = 300
 #: The console scripts of the environment running the tests (waitress-serve, gunicorn).
 BIN = Path(sys.executable).parent

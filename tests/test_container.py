@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import APPS, EXAMPLE, FLASKD, ROOT, run
+from conftest import APPS, CONTAINER_TIMEOUT, EXAMPLE, FLASKD, ROOT, run
 from flaskd._deployment import describe
 from flaskd._errors import ConfigError
 from flaskd.container import UID, make_image
@@ -96,7 +96,10 @@ def test_build_context_and_objects_pass_the_reviewers_tools(app_dir: Path, tmp_p
     only the digest one for an image given by tag, with its reason."""
     scan = tmp_path / "scan"  # what checkov looks at
     out = tmp_path / "ctx"
-    done = run([*FLASKD, "container", "boxed.py", "--output", str(out)], cwd=app_dir)
+    done = run(
+        [*FLASKD, "container", "boxed.py", "--output", str(out)],
+        cwd=app_dir, timeout=CONTAINER_TIMEOUT,
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "Python packages: no requirements.txt" in done.stderr
     pins = (out / "wheels" / "requirements.txt").read_text().split()

@@ -29,7 +29,16 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import APPS, FLASKD, ROOT, InFlight, free_port, run, wait_for
+from conftest import (
+    APPS,
+    CONTAINER_TIMEOUT,
+    FLASKD,
+    ROOT,
+    InFlight,
+    free_port,
+    run,
+    wait_for,
+)
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="podman's image store here is root's"),
@@ -95,7 +104,8 @@ def images(
     made = subprocess.run([ROOT / "scripts" / "podman-base", BASE], capture_output=True, text=True)
     assert made.returncode == 0, made.stderr
 
-    # One `flaskd container` at a time: pip builds flaskd's wheel in its source tree (build/).
+    # One `flaskd container` at a time: each runs pip, which resolves the pins against the
+    # package index and builds wheels; under the whole suite's load that can take minutes.
     one_at_a_time = threading.Lock()
 
     def build(server: str) -> Image:
@@ -105,7 +115,7 @@ def images(
                 [*FLASKD, "container", "boxed.py", "--config", "boxed.toml",
                  "--graceful-timeout", "20", *SERVERS[server], "--base-image", BASE,
                  "--output", str(context)],
-                cwd=app_dir,
+                cwd=app_dir, timeout=CONTAINER_TIMEOUT,
             )  # fmt: skip
         assert done.returncode == 0, done.stderr
         tag = f"{REPOSITORY}:{server}-{os.getpid()}"
