@@ -103,3 +103,29 @@ def test_workers_are_forked_whatever_the_default_start_method(spawn) -> None:
     assert proc.wait_http(f"http://127.0.0.1:{port}/config").status_code == 200
     assert proc.stop() == 0
     assert "Traceback" not in proc.output
+
+
+def test_a_stop_signal_while_the_main_loop_holds_its_lock_still_stops(spawn, tmp_path) -> None:
+    """A SIGTERM handled while granian's main thread holds its main-loop event's lock (for a
+    few bytecodes as it enters its wait) stops the server gracefully. granian's own handler
+    set that event, waiting for the lock its own thread held: the main process hung for good
+    (seen once in CI, Ctrl-C right as the server became ready). Luck decides when a real
+    signal lands; here granian's loop sends it to its process inside the lock, every time."""
+    port = free_port()
+    log = tmp_path / "hooks.log"
+    code = (
+        "import os, signal\n"
+        "from granian.server import common\n"
+        "serve_loop = common.AbstractServer._serve_loop\n"
+        "def unlucky(self, *args):\n"
+        "    with self.main_loop_interrupt._cond:\n"
+        "        os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    return serve_loop(self, *args)\n"
+        "common.AbstractServer._serve_loop = unlucky\n"
+        "from flaskd.cli import cli\n"
+        f"cli(['run', 'hooks.py', *{GRANIAN!r}, '--workers', '2', '--port', '{port}'])\n"
+    )
+    proc = spawn([sys.executable, "-c", code], env={"HOOKS_LOG": str(log)})
+    assert proc.wait() == 0, proc.output
+    lines = log.read_text().splitlines()
+    assert (lines.count("startup first"), lines.count("shutdown first")) == (2, 2), proc.output

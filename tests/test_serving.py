@@ -95,6 +95,8 @@ def test_graceful_stop_refuses_new_connections_and_completes_the_request_in_flig
     lines = (tmp_path / "hooks.log").read_text().splitlines()
     assert lines.count("startup first") == workers
     assert lines.count("shutdown first") == workers, proc.output
+    # One error a process, from the shutdown hook that fails on purpose: nothing else.
+    assert proc.output.count("Traceback") == workers, proc.output
 
 
 @pytest.mark.parametrize(

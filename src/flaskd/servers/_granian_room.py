@@ -25,7 +25,6 @@ import os
 import socket
 import struct
 import threading
-import time
 
 log = logging.getLogger("flaskd")
 
@@ -97,28 +96,32 @@ def make_room(port: int, limit: int, queued: int = 0) -> int:
     return closed
 
 
-def start(listener: socket.socket, limit: int) -> bool:
-    """Make room for ``listener`` in a thread of this worker from now on; False where it
-    cannot (a unix socket, not Linux)."""
+def start(listener: socket.socket, limit: int, stopping: threading.Event) -> bool:
+    """Make room for ``listener`` in a thread of this worker until ``stopping`` is set; False
+    where it cannot (a unix socket, not Linux)."""
     if listener.family not in (socket.AF_INET, socket.AF_INET6):
         return False
     if not hasattr(socket, "TCP_INFO") or not os.path.isdir("/proc/self/fd"):
         return False
-    watch = threading.Thread(target=_watch, args=(listener, limit), name="flaskd-room")
+    # A descriptor of its own, as granian closes the worker's when the worker stops (not
+    # listener.dup(), which makes the listening socket blocking under granian); closed as
+    # the stop begins, so that the port closes with the server's.
+    own = socket.socket(fileno=os.dup(listener.fileno()))
+    watch = threading.Thread(target=_watch, args=(own, limit, stopping), name="flaskd-room")
     watch.daemon = True
     watch.start()
     return True
 
 
-def _watch(listener: socket.socket, limit: int) -> None:
+def _watch(listener: socket.socket, limit: int, stopping: threading.Event) -> None:
     port = int(listener.getsockname()[1])
     queued = 0
-    while True:
-        time.sleep(TICK)
-        try:
-            was_queued, queued = queued, waiting(listener)
-            if was_queued and queued:
-                make_room(port, limit, queued)
-        except Exception:  # a bug must not end the thread silently
-            log.exception("cannot make room at the connection limit")
-            return
+    with listener:
+        while not stopping.wait(TICK):
+            try:
+                was_queued, queued = queued, waiting(listener)
+                if was_queued and queued:
+                    make_room(port, limit, queued)
+            except Exception:  # a bug must not end the thread silently
+                log.exception("cannot make room at the connection limit")
+                return

@@ -52,6 +52,8 @@ class WorkerStop:
         self._event: WorkerSignal | None = None
         self._requested = False
         self._fired = False
+        #: Set as the worker's stop begins.
+        self.stopping = threading.Event()
         self._wake_read, wake_write = os.pipe()
         os.set_blocking(wake_write, False)
         signal.signal(signal.SIGTERM, _recorded_only)
@@ -86,6 +88,7 @@ class WorkerStop:
             if self._wake_read in ready:
                 if signal.SIGTERM in os.read(self._wake_read, 512) and deadline is None:
                     deadline = time.monotonic() + self._graceful_timeout
+                    self.stopping.set()
                     with self._lock:
                         self._requested = True
                         self._fire()

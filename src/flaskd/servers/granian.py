@@ -29,6 +29,7 @@ only `KILL_MARGIN` seconds after the graceful timeout, as a last resort.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import multiprocessing.util
@@ -147,6 +148,9 @@ class _Granian(MPServer):
     def __init__(self, *args: Any, flaskd: GranianServer, sock: socket.socket, **kw: Any) -> None:
         self._flaskd = flaskd
         self._flaskd_sock = sock
+        # Signal handlers wake granian's main loop through this pipe and a thread (`_wake`).
+        self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_write, False)
         super().__init__(*args, **kw)
 
     @property
@@ -207,9 +211,41 @@ class _Granian(MPServer):
         super().startup(spawn_target, target_loader)  # type: ignore[no-untyped-call]
         signal.signal(signal.SIGQUIT, self.signal_handler_quit)
         # Threads may start only now that the first workers are forked.
+        self._waker = threading.Thread(target=self._wake_on_signal, name="flaskd-wake", daemon=True)
+        self._waker.start()
         self._flaskd.start_reading()
         if self._flaskd.wait_for_workers(self.workers, self.main_loop_interrupt):
             self._flaskd.ready([describe(self._flaskd_sock)])
+
+    def _wake(self, flag: str) -> None:
+        """Set granian's ``flag`` and wake its main loop, from a signal handler.
+
+        granian's own handlers set the main loop's `threading.Event` there, but a handler
+        runs in the main thread, which holds that event's lock for a moment as it enters its
+        wait: a signal then (Ctrl-C right as the server became ready) waited for the lock
+        forever. The byte in the pipe has a thread set the event instead.
+        """
+        setattr(self, flag, True)
+        with contextlib.suppress(BlockingIOError):  # full: the thread has wakes to read
+            os.write(self._wake_write, b"!")
+
+    def _wake_on_signal(self) -> None:
+        _main_thread_only()
+        while os.read(self._wake_read, 64):
+            self.main_loop_interrupt.set()
+        os.close(self._wake_read)
+
+    #: The thread that wakes the main loop; None until the workers are forked.
+    _waker: threading.Thread | None = None
+
+    def close_wake(self) -> None:
+        """Let the waking thread end (once the workers, which share the pipe, are gone)."""
+        os.close(self._wake_write)
+        if self._waker is None:
+            os.close(self._wake_read)
+
+    def signal_handler_reload(self, *args: Any, **kwargs: Any) -> None:
+        self._wake("reload_signal")
 
     def signal_handler_interrupt(self, *args: Any, **kwargs: Any) -> None:
         if os.getpid() != self.pid:
@@ -231,7 +267,7 @@ class _Granian(MPServer):
             self._drain = threading.Event()
             threading.Thread(target=self._drain_then_stop, name="flaskd-drain", daemon=True).start()
             return
-        super().signal_handler_interrupt(*args, **kwargs)  # type: ignore[no-untyped-call]
+        self._wake("interrupt_signal")
 
     #: Set to end a drain delay early; None while no drain runs.
     _drain: threading.Event | None = None
@@ -241,13 +277,13 @@ class _Granian(MPServer):
         assert self._drain is not None
         if not self._drain.wait(self._flaskd.drain_delay):
             self._flaskd.drained()
-            super().signal_handler_interrupt()  # type: ignore[no-untyped-call]
+            self._wake("interrupt_signal")
 
     def _end_drain(self) -> None:
         """Stop now if a drain delay is still running (a quick stop came first)."""
         if self._drain is not None and not self.interrupt_signal:
             self._drain.set()
-            super().signal_handler_interrupt()  # type: ignore[no-untyped-call]
+            self._wake("interrupt_signal")
 
     def signal_handler_quit(self, *args: Any) -> None:
         if self.interrupt_signal or self._drain is not None:  # a stop has begun already
@@ -255,7 +291,7 @@ class _Granian(MPServer):
             self._end_drain()
         else:
             self._flaskd.stopping(at_once=True)
-            super().signal_handler_interrupt()  # type: ignore[no-untyped-call]
+            self._wake("interrupt_signal")
         self._flaskd.quick_stop(self.workers)
 
 
@@ -314,6 +350,8 @@ class GranianServer(Server):
                 if self._failure is not None:
                     raise self._failure from None
                 raise SystemExit(e.code) from None
+            finally:
+                server.close_wake()
         finally:
             self._stop_reading()
             with self._reports:  # granian's watcher threads may still be about
@@ -374,7 +412,7 @@ class GranianServer(Server):
         call_wrap = granian_mp._wsgi_call_wrap  # type: ignore[attr-defined]
         granian_mp._wsgi_call_wrap = _without_process_env(call_wrap)  # type: ignore[attr-defined]
         granian_signals.set_sync_signals = stop.granian_signal
-        _granian_room.start(self._sock, self.config.max_connections)
+        _granian_room.start(self._sock, self.config.max_connections, stop.stopping)
         self._report({"ready": os.getpid()})
         return SmallBodies(self.wsgi_app())
 
