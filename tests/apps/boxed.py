@@ -19,14 +19,20 @@ parser.add_argument("--api-token", help="a secret: read from BOXED_API_TOKEN_FIL
 service = Service(app, parser, env_prefix="BOXED_", serve={"port": 8080})
 
 
+def say(line):
+    """Write ``line`` to stdout in one write: the workers share it, and print() unbuffered
+    (PYTHONUNBUFFERED in the image) writes the newline apart, so two workers' lines mixed."""
+    os.write(1, f"{line}\n".encode())
+
+
 @service.on_startup
 def started(app):
-    print(f"startup hook ran in {os.getpid()}", flush=True)
+    say(f"startup hook ran in {os.getpid()}")
 
 
 @service.on_shutdown
 def stopped(app):
-    print(f"shutdown hook ran in {os.getpid()}", flush=True)
+    say(f"shutdown hook ran in {os.getpid()}")
 
 
 @app.get("/")
@@ -38,7 +44,7 @@ def index():
 def slow():
     """Answer once this server is stopping (readiness 503, or no longer accepting), and a
     little after: a stop the test sends always finds this request in flight."""
-    print("slow request started", flush=True)  # the test, outside the container, waits for it
+    say("slow request started")  # the test, outside the container, waits for it
     ready = f"http://127.0.0.1:{os.environ['PORT']}{os.environ['FLASKD_READY_PATH']}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -48,7 +54,7 @@ def slow():
             break
         time.sleep(0.05)
     time.sleep(0.5)
-    print("slow request done", flush=True)
+    say("slow request done")
     return "slow done"
 
 
