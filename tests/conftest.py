@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -55,16 +56,33 @@ def pytest_configure(config: pytest.Config) -> None:
             signal.signal(signum, handler)
 
 
-#: Test files whose costly set-up (an image, a booted systemd, venvs any user can read) is
-#: made once per pytest-xdist worker: each runs whole in one worker (``--dist loadgroup``);
-#: the other tests are spread one by one.
-TOGETHER = ("test_container_podman.py", "test_systemd_e2e.py", "test_systemd_unit.py")
+#: Test files whose costly set-up (a booted systemd, venvs any user can read) is made once
+#: per pytest-xdist worker: each runs whole in one worker (``--dist loadgroup``). The podman
+#: tests mark their own groups, one per image. The other tests are spread one by one.
+TOGETHER = ("test_systemd_e2e.py", "test_systemd_unit.py")
+#: Files all of whose tests are in a group.
+GROUPED = (*TOGETHER, "test_container_podman.py")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's, which reads the marks into the test ids
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.name in TOGETHER:
             item.add_marker(pytest.mark.xdist_group(item.path.stem))
+    # The groups first: each runs through in one worker, the longest jobs of the suite,
+    # while the single tests fill the other workers around them.
+    items.sort(key=lambda item: item.get_closest_marker("xdist_group") is None)
+
+
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    """Stop at once when xdist's ``--dist loadgroup`` did not group (it marks the test ids):
+    with pytest 9.2 it silently spread the grouped files over every worker, each then
+    building every image (pytest-dev/pytest-xdist#1386)."""
+    if node.config.getvalue("dist") != "loadgroup":
+        return
+    lost = [i for i in ids if i.split("::")[0].endswith(GROUPED) and "@" not in i]
+    if lost:
+        pytest.exit(f"pytest-xdist did not group {lost[0]} and {len(lost) - 1} more", 4)
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,8 @@ There is no image registry here: the base image is a Debian tree with python3 an
 python3-venv made by scripts/podman-base (debootstrap, then ``podman import``), cached
 in /var/cache/flaskd-test and in root's podman storage. The images of tests/apps/boxed.py
 (one per backend: waitress, and gunicorn and granian with two workers) are built from
-`flaskd container`'s output with no network, each once a session; containers publish
+`flaskd container`'s output with no network, each once, by the pytest-xdist worker that
+runs its tests (`on_image`: the three are built at the same time); containers publish
 their port on 127.0.0.1 only. podman reads tests/podman/containers.conf (CONTAINERS_CONF):
 runc, as crun refuses this machine's hybrid cgroups, and no default ulimits, as the
 open-files hard limit here is below podman's default. With no systemd as PID 1 podman
@@ -20,10 +21,8 @@ import os
 import re
 import shutil
 import subprocess
-import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -93,46 +92,48 @@ def app_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return where
 
 
+def on_image(server: str) -> pytest.MarkDecorator:
+    """The tests of one backend's image run in one pytest-xdist worker, which builds it: the
+    three images are built at the same time, in three workers, each once."""
+    return pytest.mark.xdist_group(f"podman-{server}")
+
+
 @pytest.fixture(scope="session")
 def images(
     app_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Callable[[str], Image]]:
-    """The image of a backend, built with no network; the three are built in parallel the
-    first time a test asks for one."""
+    """The image of a backend, built with no network the first time a test asks for it."""
     if shutil.which("podman") is None:
         pytest.fail("podman is missing: ./scripts/test installs it")
     made = subprocess.run([ROOT / "scripts" / "podman-base", BASE], capture_output=True, text=True)
     assert made.returncode == 0, made.stderr
-
-    # One `flaskd container` at a time: each runs pip, which resolves the pins against the
-    # package index and builds wheels; under the whole suite's load that can take minutes.
-    one_at_a_time = threading.Lock()
+    built: dict[str, Image] = {}
 
     def build(server: str) -> Image:
+        if server in built:
+            return built[server]
         context = tmp_path_factory.mktemp(f"context-{server}")
-        with one_at_a_time:
-            done = run(
-                [*FLASKD, "container", "boxed.py", "--config", "boxed.toml",
-                 "--graceful-timeout", "20", *SERVERS[server], "--base-image", BASE,
-                 "--output", str(context)],
-                cwd=app_dir, timeout=CONTAINER_TIMEOUT,
-            )  # fmt: skip
+        done = run(
+            [*FLASKD, "container", "boxed.py", "--config", "boxed.toml",
+             "--graceful-timeout", "20", *SERVERS[server], "--base-image", BASE,
+             "--output", str(context)],
+            cwd=app_dir, timeout=CONTAINER_TIMEOUT,
+        )  # fmt: skip
         assert done.returncode == 0, done.stderr
         tag = f"{REPOSITORY}:{server}-{os.getpid()}"
         # --layers=false: no build stage image left behind, and nothing to reuse anyway.
         podman("build", "-q", "--layers=false", "--pull=never", "--network", "none",
                "--format", "docker", "-t", tag, str(context))  # fmt: skip
         digest = podman("image", "inspect", "--format", "{{.Digest}}", tag).stdout.strip()
-        return Image(server, tag, digest)
+        built[server] = Image(server, tag, digest)
+        return built[server]
 
-    with ThreadPoolExecutor(len(SERVERS)) as pool:
-        built = {server: pool.submit(build, server) for server in SERVERS}
-        yield lambda server: built[server].result()
-    for server in SERVERS:
-        podman("rmi", "-f", f"{REPOSITORY}:{server}-{os.getpid()}", check=False)
+    yield build
+    for image in built.values():
+        podman("rmi", "-f", image.tag, check=False)
 
 
-@pytest.fixture(params=list(SERVERS))
+@pytest.fixture(params=[pytest.param(server, marks=on_image(server)) for server in SERVERS])
 def image(request: pytest.FixtureRequest, images: Callable[[str], Image]) -> Image:
     """The image of each backend in turn."""
     return images(request.param)
@@ -230,6 +231,7 @@ def test_run_healthy_then_stop_finishes_the_request(image: Image, container: lis
     assert podman("inspect", "--format", "{{.State.ExitCode}}", name).stdout.strip() == "0"
 
 
+@on_image("gunicorn")
 def test_gunicorn_heartbeat_on_a_tmpfs(
     images: Callable[[str], Image], container: list[str]
 ) -> None:
@@ -249,6 +251,7 @@ def test_gunicorn_heartbeat_on_a_tmpfs(
     assert re.search(r"^tmpfs /tmp tmpfs ", found, re.M), found
 
 
+@on_image("waitress")
 def test_pid1_reaps_orphans(images: Callable[[str], Image], container: list[str]) -> None:
     """A process orphaned inside the container (its parent exited) is reaped when it exits:
     flaskd is PID 1 there, and a zombie would stay for ever."""
@@ -261,6 +264,7 @@ def test_pid1_reaps_orphans(images: Callable[[str], Image], container: list[str]
         time.sleep(0.1)
 
 
+@on_image("waitress")
 def test_secret_file_at_the_manifests_path(
     images: Callable[[str], Image], container: list[str], tmp_path: Path
 ) -> None:
@@ -282,6 +286,7 @@ def test_secret_file_at_the_manifests_path(
         podman("secret", "rm", secret, check=False)
 
 
+@on_image("waitress")
 def test_kube_play(images: Callable[[str], Image], app_dir: Path, tmp_path: Path) -> None:
     """`podman kube play` of `flaskd kube`'s objects: the pod becomes ready, the ConfigMap's
     config file and a secret file reach the app, and stopping the app's container before
