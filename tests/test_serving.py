@@ -83,7 +83,9 @@ def test_graceful_stop_refuses_new_connections_and_completes_the_request_in_flig
     proc = serve(
         spawn, backend, "--port", str(port), "--workers", str(workers), env=hooks_env(tmp_path)
     )
-    proc.wait_http(f"http://127.0.0.1:{port}/")
+    # Every worker started: a granian worker answers once its own hooks ran, and one stopped
+    # before its hooks ran runs none (it exits, nothing to undo).
+    proc.wait_serving(f"http://127.0.0.1:{port}/")
     request = InFlight(f"http://127.0.0.1:{port}/slow", hold=True)
     proc.signal(signal.SIGTERM)
     wait_refused(port)
