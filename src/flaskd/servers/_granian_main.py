@@ -134,17 +134,21 @@ class MainProcess(MPServer):
         if self._flaskd.wait_for_workers(self.workers, self.main_loop_interrupt):
             self._flaskd.ready([describe(self._flaskd_sock)])
 
-    def _wake(self, flag: str) -> None:
-        """Set granian's ``flag`` and wake its main loop, from a signal handler.
+    def _wake(self) -> None:
+        """Wake granian's main loop, from a signal handler (granian's flag set first).
 
         granian's own handlers set the main loop's `threading.Event` there, but a handler
         runs in the main thread, which holds that event's lock for a moment as it enters its
         wait: a signal then (Ctrl-C right as the server became ready) waited for the lock
         forever. The byte in the pipe has a thread set the event instead.
         """
-        setattr(self, flag, True)
         with contextlib.suppress(BlockingIOError):  # full: the thread has wakes to read
             os.write(self._wake_write, b"!")
+
+    def _interrupt(self) -> None:
+        """granian's graceful stop, as its own handler starts it, but by way of `_wake`."""
+        self.interrupt_signal = True
+        self._wake()
 
     def _wake_on_signal(self) -> None:
         main_thread_only()
@@ -162,7 +166,8 @@ class MainProcess(MPServer):
             os.close(self._wake_read)
 
     def signal_handler_reload(self, *args: Any, **kwargs: Any) -> None:
-        self._wake("reload_signal")
+        self.reload_signal = True
+        self._wake()
 
     def signal_handler_interrupt(self, *args: Any, **kwargs: Any) -> None:
         if os.getpid() != self.pid:
@@ -184,7 +189,7 @@ class MainProcess(MPServer):
             self._drain = threading.Event()
             threading.Thread(target=self._drain_then_stop, name="flaskd-drain", daemon=True).start()
             return
-        self._wake("interrupt_signal")
+        self._interrupt()
 
     #: Set to end a drain delay early; None while no drain runs.
     _drain: threading.Event | None = None
@@ -194,13 +199,13 @@ class MainProcess(MPServer):
         assert self._drain is not None
         if not self._drain.wait(self._flaskd.drain_delay):
             self._flaskd.drained()
-            self._wake("interrupt_signal")
+            self._interrupt()
 
     def _end_drain(self) -> None:
         """Stop now if a drain delay is still running (a quick stop came first)."""
         if self._drain is not None and not self.interrupt_signal:
             self._drain.set()
-            self._wake("interrupt_signal")
+            self._interrupt()
 
     def signal_handler_quit(self, *args: Any) -> None:
         if self.interrupt_signal or self._drain is not None:  # a stop has begun already
@@ -208,7 +213,7 @@ class MainProcess(MPServer):
             self._end_drain()
         else:
             self._flaskd.stopping(at_once=True)
-            self._wake("interrupt_signal")
+            self._interrupt()
         self._flaskd.quick_stop(self.workers)
 
 
