@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -106,6 +107,12 @@ def test_build_context_and_objects_pass_the_reviewers_tools(app_dir: Path, tmp_p
     assert any(p.startswith("flaskd==") for p in pins)
     assert any(p.startswith("flask==") for p in pins)
     assert (out / "app" / "boxed.py").is_file()
+    installer = [p.name for p in (out / "installer").iterdir()]
+    assert installer == [f"pip-{metadata.version('pip')}-py3-none-any.whl"]
+    assert (
+        f"/opt/venv/bin/python /installer/{installer[0]}/pip install"
+        in (out / "Containerfile").read_text()
+    )
     assert (out / ".containerignore").is_file()
     lint = subprocess.run(
         [tool("hadolint"), str(out / "Containerfile")], capture_output=True, text=True

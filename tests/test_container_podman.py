@@ -199,7 +199,8 @@ def stop_during_a_slow_request(url: str, name: str, stop: Callable[[], object]) 
 
 def test_image_metadata(image: Image) -> None:
     """The image runs flaskd with the backend it was made for as a numeric non-root user
-    with SIGTERM, and keeps the HEALTHCHECK (which podman's default OCI format would drop)."""
+    with SIGTERM, keeps the HEALTHCHECK (which podman's default OCI format would drop), and
+    its venv holds no installer."""
     inspected = json.loads(podman("image", "inspect", image.tag).stdout)[0]
     config = inspected["Config"]
     assert config["User"] == "10001:10001"
@@ -210,6 +211,13 @@ def test_image_metadata(image: Image) -> None:
     flags = SERVERS[image.server]
     for flag, value in zip(flags[::2], flags[1::2], strict=True):
         assert f"{flag} {value}" in " ".join(entrypoint)
+    # pip ran from its wheel in the build stage: the service's venv has neither pip nor
+    # setuptools, only what it runs.
+    probe = "import importlib.util as u; print([m for m in ('pip', 'setuptools', 'flask')"
+    probe += " if u.find_spec(m)])"
+    found = podman("run", "--rm", "--network", "none", "--entrypoint", entrypoint[0], image.tag,
+                   "-c", probe)  # fmt: skip
+    assert found.stdout.strip() == "['flask']"
 
 
 def test_run_healthy_then_stop_finishes_the_request(image: Image, container: list[str]) -> None:

@@ -2,9 +2,9 @@
 
 `make_image` describes the deployment (the same description as ``flaskd systemd``)
 and renders a multi-stage Containerfile; `write` puts it into a directory with
-everything the build needs: the app's files, its config file, and a wheelhouse of
-the app's dependencies and flaskd made on this machine, so that ``podman build
---network none`` (or ``docker build``) works.
+everything the build needs: the app's files, its config file, a wheelhouse of the
+app's dependencies and flaskd made on this machine, and pip's wheel, which installs
+them, so that ``podman build --network none`` (or ``docker build``) works.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 from ._layout import APP_DIR, UID, Layout, describe_image
 from ._render import CONTAINERIGNORE, default_base_image, render
-from ._wheels import Requirements, build_wheelhouse, copy_app, requirements
+from ._wheels import Requirements, build_wheelhouse, copy_app, fetch_installer, requirements
 
 __all__ = ["UID", "Image", "Layout", "default_base_image", "describe_image", "make_image", "write"]
 
@@ -60,7 +60,7 @@ def write(image: Image, output: Path) -> list[Path]:
     return the files and directories written."""
     output.mkdir(parents=True, exist_ok=True)
     d = image.layout.deployment
-    for old in ("app", "wheels", "config"):
+    for old in ("app", "wheels", "installer", "config"):
         shutil.rmtree(output / old, ignore_errors=True)
     copy_app(Path(d.workdir), output / "app", skip=output.resolve())
     _readable(output / "app")
@@ -71,7 +71,8 @@ def write(image: Image, output: Path) -> list[Path]:
         _readable(output / "config")
         written.append(output / "config")
     build_wheelhouse(image.requirements, output / "wheels")
-    written.append(output / "wheels")
+    fetch_installer(output / "installer")
+    written += [output / "wheels", output / "installer"]
     (output / "Containerfile").write_text(image.containerfile)
     (output / ".containerignore").write_text(CONTAINERIGNORE)
     return [output / "Containerfile", output / ".containerignore", *written]

@@ -1,9 +1,10 @@
 """What the image installs: the app's dependencies and flaskd, as wheels made on this machine.
 
 The build then needs no network: the Containerfile installs the wheelhouse with
-``pip install --no-index``, pinned to the versions in it. Dependencies come from a
-requirements.txt or a pyproject.toml beside the app, else from what this environment
-has installed for the modules the app imports.
+``pip install --no-index``, pinned to the versions in it, running pip from its own wheel
+(beside the wheelhouse, not in it) as ``ensurepip`` does: the image's venv gets no pip.
+Dependencies come from a requirements.txt or a pyproject.toml beside the app, else from
+what this environment has installed for the modules the app imports.
 """
 
 from __future__ import annotations
@@ -87,6 +88,34 @@ def build_wheelhouse(reqs: Requirements, into: Path) -> list[str]:
     )
     (into / "requirements.txt").write_text("".join(f"{pin}\n" for pin in pins))
     return pins
+
+
+def installer_wheel() -> str:
+    """The file name of the pip wheel the build stage runs: the version of the pip that
+    makes the wheelhouse (pip's wheels are all ``py3-none-any``)."""
+    try:
+        return f"pip-{metadata.version('pip')}-py3-none-any.whl"
+    except metadata.PackageNotFoundError:
+        raise ConfigError(
+            f"pip is not installed for {sys.executable}: flaskd container makes the image's"
+            f" wheels with it ({sys.executable} -m ensurepip installs it)"
+        ) from None
+
+
+def fetch_installer(into: Path) -> Path:
+    """Put `installer_wheel` into ``into`` (from pip's cache or the index); its path."""
+    into.mkdir(parents=True, exist_ok=True)
+    wheel = installer_wheel()
+    pin = "pip==" + wheel.split("-")[1]
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
+         "--no-deps", "--only-binary=:all:", "--dest", str(into), pin],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if done.returncode != 0 or not (into / wheel).is_file():
+        last = (done.stderr.strip().splitlines() or [f"no {wheel}"])[-1]
+        raise ConfigError(f"fetching the build's installer failed (pip download {pin}): {last}")
+    return into / wheel
 
 
 def _copied_if_source(requirement: str, tmp: Path) -> str:
