@@ -262,9 +262,10 @@ def test_yaml_reads_back_the_same(tmp_path: Path) -> None:
         (["kube", "boxed.py", "--image", IMAGE, "--server", "dev"], "the dev server has no place"),
     ],
 )
-def test_refused_in_one_line(args: list[str], message: str, app_dir: Path) -> None:
-    """What would not start or not apply is one line naming the flag, exit 2."""
-    done = run([*FLASKD, *args], cwd=app_dir)
+def test_refused_in_one_line(args: list[str], message: str, app_dir: Path, invoke) -> None:
+    """What would not start or not apply is one line naming the flag, exit 2 (in-process:
+    tests/test_cli.py shows the process ends so)."""
+    done = invoke(args, cwd=app_dir)
     assert done.returncode == 2, done.stdout + done.stderr
     assert done.stdout == ""
     lines = done.stderr.strip().splitlines()
