@@ -167,32 +167,37 @@ HEADS = {
 }
 
 
-@pytest.mark.parametrize(
-    ("backend", "request_", "status"),
-    [
-        pytest.param(
-            backend,
-            *head,
-            id=f"{backend}-{name}",
-            marks=[GRANIAN_HEAD_BUFFER]
-            if (backend, name) == ("granian", "unfinished field")
-            else [],
-        )
-        for backend in BACKENDS
-        for name, head in HEADS.items()
-    ],
-)
-def test_head_limits(serve, backend: str, request_: bytes, status: int) -> None:
+#: The limits `HEADS` are written against.
+HEAD_LIMITS = ("--max-request-line", "100", "--max-header-fields", "5", "--max-header-size", "50")
+
+
+def answered(address: str, request_: bytes) -> tuple[bytes, bool]:
+    """The status code the server answers ``request_`` with, and whether it then closed."""
+    answer, closed = exchange(address, request_)
+    return answer[len(b"HTTP/1.1 ") :][:3], closed
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_head_limits(serve, backend: str) -> None:
     """The request line, the number of header fields and the size of one field each have a
     limit, with the same meaning on every backend: over it, 414 or 431 and the connection
-    closes; at it, the request is served."""
-    address = serve(
-        backend,
-        *("--max-request-line", "100", "--max-header-fields", "5", "--max-header-size", "50"),
-    )
-    answer, closed = exchange(address, request_)
-    assert answer.split(b"\r\n", 1)[0].split(b" ")[1] == str(status).encode(), answer
-    assert closed
+    closes; at it, the request is served. (One server per backend, a connection per head;
+    granian's unfinished field is the test below.)"""
+    address = serve(backend, *HEAD_LIMITS)
+    heads = {
+        name: head
+        for name, head in HEADS.items()
+        if (backend, name) != ("granian", "unfinished field")
+    }
+    got = {name: answered(address, request_) for name, (request_, _) in heads.items()}
+    assert got == {name: (str(status).encode(), True) for name, (_, status) in heads.items()}
+
+
+@GRANIAN_HEAD_BUFFER
+def test_granian_head_limits_an_unfinished_field(serve) -> None:
+    """granian too refuses a head whose unfinished field is over the limit, and closes."""
+    request_, status = HEADS["unfinished field"]
+    assert answered(serve("granian", *HEAD_LIMITS), request_) == (str(status).encode(), True)
 
 
 @pytest.mark.parametrize(
