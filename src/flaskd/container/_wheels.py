@@ -93,29 +93,33 @@ def build_wheelhouse(reqs: Requirements, into: Path) -> list[str]:
 def installer_wheel() -> str:
     """The file name of the pip wheel the build stage runs: the version of the pip that
     makes the wheelhouse (pip's wheels are all ``py3-none-any``)."""
-    try:
-        return f"pip-{metadata.version('pip')}-py3-none-any.whl"
-    except metadata.PackageNotFoundError:
-        raise ConfigError(
-            f"pip is not installed for {sys.executable}: flaskd container makes the image's"
-            f" wheels with it ({sys.executable} -m ensurepip installs it)"
-        ) from None
+    return f"pip-{_pip_version()}-py3-none-any.whl"
 
 
 def fetch_installer(into: Path) -> Path:
     """Put `installer_wheel` into ``into`` (from pip's cache or the index); its path."""
     into.mkdir(parents=True, exist_ok=True)
-    wheel = installer_wheel()
-    pin = "pip==" + wheel.split("-")[1]
+    pin = f"pip=={_pip_version()}"
     done = subprocess.run(
         [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
          "--no-deps", "--only-binary=:all:", "--dest", str(into), pin],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
-    if done.returncode != 0 or not (into / wheel).is_file():
-        last = (done.stderr.strip().splitlines() or [f"no {wheel}"])[-1]
+    wheel = into / installer_wheel()
+    if done.returncode != 0 or not wheel.is_file():
+        last = (done.stderr.strip().splitlines() or [f"no {wheel.name}"])[-1]
         raise ConfigError(f"fetching the build's installer failed (pip download {pin}): {last}")
-    return into / wheel
+    return wheel
+
+
+def _pip_version() -> str:
+    try:
+        return metadata.version("pip")
+    except metadata.PackageNotFoundError:
+        raise ConfigError(
+            f"pip is not installed for {sys.executable}: flaskd container makes the image's"
+            f" wheels with it ({sys.executable} -m ensurepip installs it)"
+        ) from None
 
 
 def _copied_if_source(requirement: str, tmp: Path) -> str:
