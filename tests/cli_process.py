@@ -5,8 +5,8 @@ service's user can read that interpreter's flaskd, Flask and backend, so its tes
 with venvs of their own (tests/test_systemd_unit.py). Starting such a venv's python for
 every call costs about 0.3 s of CPU, mostly Flask's import. A `CliProcess` starts the
 interpreter once and runs each call there with click's CliRunner, as the ``invoke``
-fixture does in the tests' own process: each call in the directory and with the
-environment it names, the app's modules imported anew.
+fixture does in the tests' own process: each call in the directory it names, with the
+environment the process started with, its app imported anew (tests/app_imports.py).
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from conftest import PREFIXES, Invoked
 #: descriptor that was stdout (stdout itself goes to stderr: a stray write cannot garble one).
 _SERVE = r"""
 import json, os, sys, traceback
+sys.path.insert(0, sys.argv[1])  # tests/, for app_imports
+from app_imports import apps_imported_anew
 from click.testing import CliRunner
 from flaskd.cli import cli
 
@@ -31,24 +33,18 @@ os.dup2(2, 1)
 started = dict(os.environ)
 for line in calls:
     call = json.loads(line)
-    modules, path = set(sys.modules), list(sys.path)
     os.chdir(call["cwd"])
-    os.environ.update(call["env"])
     try:
-        result = CliRunner().invoke(cli, call["args"], prog_name="flaskd")
+        with apps_imported_anew():
+            result = CliRunner().invoke(cli, call["args"], prog_name="flaskd")
         if result.exception is None or isinstance(result.exception, SystemExit):
             answer = {"returncode": result.exit_code, "stdout": result.stdout,
                       "stderr": result.stderr}
         else:
             answer = {"bug": "".join(traceback.format_exception(result.exception))}
-    finally:
+    finally:  # what an env file exported into the environment goes with its call
         os.environ.clear()
         os.environ.update(started)
-        sys.path[:] = path
-        for name in set(sys.modules) - modules:  # the app's modules, not the libraries'
-            where = getattr(sys.modules[name], "__file__", None) or sys.prefix
-            if not where.startswith((sys.prefix, sys.base_prefix)):
-                del sys.modules[name]
     results.write(json.dumps(answer) + "\n")
     results.flush()
 """
@@ -61,16 +57,14 @@ class CliProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith(PREFIXES)}
         env["PYTHONPATH"] = ""  # its venv's flaskd, not this checkout's
         self._process = subprocess.Popen(
-            [python, "-c", _SERVE], env=env, text=True,
+            [python, "-c", _SERVE, str(Path(__file__).parent)], env=env, text=True,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
         )  # fmt: skip
 
-    def __call__(
-        self, args: Sequence[str], *, cwd: Path, env: dict[str, str] | None = None
-    ) -> Invoked:
+    def __call__(self, args: Sequence[str], *, cwd: Path) -> Invoked:
         assert self._process.stdin is not None
         assert self._process.stdout is not None
-        call = {"args": list(args), "cwd": str(cwd), "env": env or {}}
+        call = {"args": list(args), "cwd": str(cwd)}
         self._process.stdin.write(json.dumps(call) + "\n")
         self._process.stdin.flush()
         line = self._process.stdout.readline()

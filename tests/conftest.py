@@ -22,6 +22,8 @@ import pytest
 import requests
 from click.testing import CliRunner
 
+from app_imports import apps_imported_anew
+
 APPS = Path(__file__).parent / "apps"
 ROOT = Path(__file__).parent.parent
 EXAMPLE = ROOT / "examples" / "notes"
@@ -235,16 +237,8 @@ def invoke(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Invoked]:
         args: Sequence[str], *, cwd: Path = APPS, env: dict[str, str] | None = None
     ) -> Invoked:
         monkeypatch.chdir(cwd)
-        modules, path = set(sys.modules), list(sys.path)
-        try:
+        with apps_imported_anew(str(ROOT / "src")):
             result = CliRunner().invoke(cli, list(args), env=env, prog_name="flaskd")
-        finally:
-            # The next call imports its app anew, from its own directory.
-            sys.path[:] = path
-            for name in set(sys.modules) - modules:
-                where = getattr(sys.modules[name], "__file__", None) or sys.prefix
-                if not where.startswith((sys.prefix, sys.base_prefix, str(ROOT / "src"))):
-                    del sys.modules[name]
         if result.exception is not None and not isinstance(result.exception, SystemExit):
             raise result.exception
         return Invoked(result.exit_code, result.stdout, result.stderr)
