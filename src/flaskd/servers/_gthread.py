@@ -102,6 +102,15 @@ class Worker(ThreadWorker):  # type: ignore[misc]
         self._order = itertools.count()
         self._stop_capped = False
 
+    def is_parent_alive(self) -> bool:
+        """gthread's check; once the main process is gone (killed), stop as on SIGTERM: the
+        listeners close, and connections that sent nothing get the stop's short linger, not
+        their idle timeout (orphaned workers stayed up 30 s for a silent client)."""
+        if super().is_parent_alive():
+            return True
+        self.alive = False
+        return False
+
     def accept(self, listener: socket.socket) -> None:
         try:
             sock, addr = listener.accept()
