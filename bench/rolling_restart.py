@@ -122,6 +122,16 @@ class Process:
     def running(self) -> bool:
         return self.popen.poll() is None
 
+    def group(self) -> list[str]:
+        """The command lines of the processes still in its process group (what it forked)."""
+        found = []
+        for entry in Path("/proc").iterdir():
+            with contextlib.suppress(OSError, ValueError):
+                if os.getpgid(int(entry.name)) == self.popen.pid:
+                    line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                    found.append(line.strip() or f"{entry.name} (exited)")
+        return found
+
     def kill(self) -> None:
         """Kill the process and whatever it forked."""
         with contextlib.suppress(ProcessLookupError):
@@ -354,7 +364,15 @@ def restart(instances: Instances, haproxy: HAProxy, name: str, stop_timeout: flo
     with contextlib.suppress(subprocess.TimeoutExpired):
         r.exit_code = process.popen.wait(stop_timeout)
     # Started again only once HAProxy has it DOWN, so that UP below is the new process.
-    haproxy.wait_status(name, "DOWN")
+    try:
+        haproxy.wait_status(name, "DOWN")
+    except TimeoutError as e:
+        row = haproxy.servers()[name]
+        raise TimeoutError(
+            f"{e}; exit code {process.popen.poll()}; HAProxy has {row['status']}"
+            f" ({row['check_status']}); still in its process group: {process.group() or 'none'};"
+            f" its output:\n{process.log.read_text()}"
+        ) from None
     process.kill()  # a worker left behind would keep the port
     instances.start(name)
     haproxy.wait_status(name, "UP")
