@@ -92,10 +92,19 @@ NO_RETRIES = "    retries 0"
 REDISPATCH = "    retries 3\n    option redispatch"
 
 
+#: The ports handed out so far: a run takes several before its servers bind them, and the
+#: kernel could hand out the same free port twice.
+_GIVEN: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
+    while True:
+        with socket.socket() as s:
+            s.bind((HOST, 0))
+            port = int(s.getsockname()[1])
+        if port not in _GIVEN:
+            _GIVEN.add(port)
+            return port
 
 
 def wait_for(what: str, check: Callable[[], bool], timeout: float) -> None:

@@ -118,10 +118,21 @@ _WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
 _PORTS = range(10000 + _WORKER, 32768, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+def _shuffled_ports() -> Iterator[int]:
     while True:
-        port = random.choice(_PORTS)
+        yield from random.sample(_PORTS, len(_PORTS))
+
+
+#: Each port once before any comes again: a test often takes several ports before its servers
+#: bind them (three instances and HAProxy), and two equal ones made one server fail to start.
+_NEXT_PORTS = _shuffled_ports()
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now, and that no other call in
+    this process returned lately."""
+    while True:
+        port = next(_NEXT_PORTS)
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
