@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from conftest import APPS, CONTAINER_TIMEOUT, EXAMPLE, FLASKD, ROOT, run
+from flaskd import ConfigError
 from flaskd._deployment import describe
-from flaskd._errors import ConfigError
 from flaskd.container import UID, make_image
 from flaskd.kube import make_manifests
 from flaskd.kube._yaml import dump

@@ -28,7 +28,7 @@ import pytest
 
 from cli_process import CliProcess
 from conftest import EXAMPLE, FLASKD, ROOT, Invoked, run
-from flaskd._errors import ConfigError
+from flaskd import ConfigError
 from flaskd.systemd import HEADER, Units, quote, write
 
 #: On a new machine the first test also builds the world-readable venvs (downloads included).
