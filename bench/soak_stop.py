@@ -3,16 +3,20 @@
 
     python bench/soak_stop.py [--rounds 200] [--server granian] [--workers 2]
                               [--graceful-timeout 10] [--minutes 30]
+                              [--stops ctrl-c,sigterm] [--traffic]
 
 Each round starts `flaskd run bench/apps/lifecycle.py` on a free loopback port,
-waits until it reports ready and answers, then stops it: even rounds the
-Ctrl-C way (SIGINT to the whole process group), odd rounds with SIGTERM to the
-main process. Every other pair of rounds runs with a CPU hog (a busy Python
-process) beside it. A round misses when a worker that ran its start-up hook has
-no shutdown line, when the server says it killed a worker ("Killing", granian's
-word), when it exits with another code than 0, or when it does not exit within
-the graceful timeout plus 15 s (then it is killed). Prints a table; exits 1 if
-any round missed. Loopback only; stops starting rounds after --minutes.
+waits until it reports ready and answers, then stops it each way of --stops in
+turn: "ctrl-c" (SIGINT to the whole process group), "sigterm" (SIGTERM to the
+main process) or "sigquit" (SIGQUIT to the main process: the quick stop). With
+--traffic, wrk sends requests from half a second before the signal until the
+server is gone (a signal that finds a worker handing a request to a thread).
+Every other turn of --stops runs with a CPU hog (a busy Python process) beside
+it. A round misses when a worker that ran its start-up hook has no shutdown
+line, when the server says it killed a worker (`KILLED`), when it exits with
+another code than 0, or when it does not exit within the graceful timeout plus
+15 s (then it is killed). Prints a table; exits 1 if any round missed.
+Loopback only; stops starting rounds after --minutes.
 """
 
 from __future__ import annotations
@@ -37,7 +41,15 @@ APP = BENCH / "apps" / "lifecycle.py"
 PY = sys.executable
 HOST = "127.0.0.1"  # loopback only, always
 KEPT = Path(tempfile.gettempdir()) / "soak-stop-missed"  # the output of the rounds that missed
-STOPS = {"ctrl-c": "SIGINT to the process group", "sigterm": "SIGTERM to the main process"}
+STOPS = {
+    "ctrl-c": "SIGINT to the process group",
+    "sigterm": "SIGTERM to the main process",
+    "sigquit": "SIGQUIT to the main process",
+}
+#: What the servers log when they kill a worker that did not stop in time.
+KILLED = ("Killing", "was sent SIGKILL")  # granian, gunicorn
+#: How long wrk sends requests before the signal, with --traffic.
+TRAFFIC_LEAD = 0.5
 
 
 @dataclass
@@ -75,6 +87,7 @@ def one_stop(args: argparse.Namespace, how: str, work: Path, n: int) -> tuple[st
     """Start a server, stop it ``how``; the problems seen ("" if none) and the stop's duration."""
     log, out = work / f"hooks{n}", work / f"out{n}"
     port = free_port()
+    load: subprocess.Popen[bytes] | None = None
     env = {**os.environ, "LIFECYCLE_LOG": str(log), "PYTHONUNBUFFERED": "1"}
     command = [PY, "-m", "flaskd", "run", str(APP), "--server", args.server]
     command += ["--port", str(port), "--workers", str(args.workers)]
@@ -86,17 +99,26 @@ def one_stop(args: argparse.Namespace, how: str, work: Path, n: int) -> tuple[st
     try:
         if not wait_ready(proc, out, port, time.monotonic() + 60):
             return "never ready", 0.0
+        if args.traffic:
+            load = subprocess.Popen(
+                ["wrk", "-t1", "-c8", "-d600s", f"http://{HOST}:{port}/pid"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            time.sleep(TRAFFIC_LEAD)
         began = time.monotonic()
         if how == "ctrl-c":
             os.killpg(proc.pid, signal.SIGINT)
         else:
-            proc.send_signal(signal.SIGTERM)
+            proc.send_signal(signal.SIGQUIT if how == "sigquit" else signal.SIGTERM)
         try:
             code = proc.wait(args.graceful_timeout + 15)
         except subprocess.TimeoutExpired:
             return "hung", time.monotonic() - began
         took = time.monotonic() - began
     finally:
+        if load is not None:
+            load.kill()
+            load.wait()
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
@@ -106,7 +128,7 @@ def one_stop(args: argparse.Namespace, how: str, work: Path, n: int) -> tuple[st
     problems = []
     if len(started) < args.workers or started - stopped:
         problems.append(f"missing shutdown ({len(started - stopped)} of {len(started)})")
-    if "Killing" in out.read_text(errors="replace"):
+    if any(word in out.read_text(errors="replace") for word in KILLED):
         problems.append("killed")
     if code != 0:
         problems.append(f"exit {code}")
@@ -124,9 +146,18 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--graceful-timeout", type=float, default=10)
     parser.add_argument("--minutes", type=float, default=30, help="stop starting rounds after")
+    parser.add_argument(
+        "--stops", default="ctrl-c,sigterm", help=f"ways to stop, in turn: {', '.join(STOPS)}"
+    )
+    parser.add_argument("--traffic", action="store_true", help="wrk sends requests meanwhile")
     args = parser.parse_args()
+    stops = args.stops.split(",")
+    if not set(stops) <= set(STOPS):
+        parser.error(f"--stops: {args.stops!r}; each must be one of {', '.join(STOPS)}")
+    if args.traffic and shutil.which("wrk") is None:
+        parser.error("--traffic: wrk is not installed (apt-get install -y wrk)")
 
-    rows = {(how, load): Row() for how in STOPS for load in ("idle", "hog")}
+    rows = {(how, load): Row() for how in stops for load in ("idle", "hog")}
     end = time.monotonic() + args.minutes * 60
     busy: subprocess.Popen[bytes] | None = None
     with tempfile.TemporaryDirectory(prefix="soak-stop-") as tmp:
@@ -135,8 +166,8 @@ def main() -> int:
                 if time.monotonic() > end:
                     print(f"time is up after {n} rounds", file=sys.stderr)
                     break
-                how = "ctrl-c" if n % 2 == 0 else "sigterm"
-                load = "hog" if (n // 2) % 2 else "idle"
+                how = stops[n % len(stops)]
+                load = "hog" if (n // len(stops)) % 2 else "idle"
                 if load == "hog" and busy is None:
                     busy = hog()
                 elif load == "idle" and busy is not None:
@@ -161,7 +192,11 @@ def main() -> int:
                 busy.kill()
                 busy.wait()
 
-    print(f"{args.server}, {args.workers} workers, --graceful-timeout {args.graceful_timeout}")
+    traffic = ", wrk sending requests" if args.traffic else ""
+    print(
+        f"{args.server}, {args.workers} workers, --graceful-timeout {args.graceful_timeout}"
+        + traffic
+    )
     print("| stop | CPU hog | stops | shutdown line missing | worker killed | exit != 0 or hung "
           "| stop time median / max |")  # fmt: skip
     print("|---|---|---|---|---|---|---|")
