@@ -87,7 +87,7 @@ def one_stop(args: argparse.Namespace, how: str, work: Path, n: int) -> tuple[st
     """Start a server, stop it ``how``; the problems seen ("" if none) and the stop's duration."""
     log, out = work / f"hooks{n}", work / f"out{n}"
     port = free_port()
-    load: subprocess.Popen[bytes] | None = None
+    wrk: subprocess.Popen[bytes] | None = None
     env = {**os.environ, "LIFECYCLE_LOG": str(log), "PYTHONUNBUFFERED": "1"}
     command = [PY, "-m", "flaskd", "run", str(APP), "--server", args.server]
     command += ["--port", str(port), "--workers", str(args.workers)]
@@ -100,7 +100,7 @@ def one_stop(args: argparse.Namespace, how: str, work: Path, n: int) -> tuple[st
         if not wait_ready(proc, out, port, time.monotonic() + 60):
             return "never ready", 0.0
         if args.traffic:
-            load = subprocess.Popen(
+            wrk = subprocess.Popen(
                 ["wrk", "-t1", "-c8", "-d600s", f"http://{HOST}:{port}/pid"],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
@@ -116,9 +116,9 @@ def one_stop(args: argparse.Namespace, how: str, work: Path, n: int) -> tuple[st
             return "hung", time.monotonic() - began
         took = time.monotonic() - began
     finally:
-        if load is not None:
-            load.kill()
-            load.wait()
+        if wrk is not None:
+            wrk.kill()
+            wrk.wait()
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
