@@ -186,19 +186,12 @@ def test_hooks_run_in_each_worker_not_the_main_process(spawn, prefork: str, tmp_
     """With 2 workers the start-up and shutdown hooks run once in each worker, never in the
     main process, and only the workers serve."""
     log = tmp_path / "pids"
-    port = free_port()
-    proc = serve(
-        spawn, prefork, "--port", str(port), "--workers", "2",
-        env={"GRANIAN_ENV_LOG": str(log)}, app="granian_env.py",
-    )  # fmt: skip
-    workers = serving_workers(proc, port)
+    proc, port, workers = serve_two_workers(spawn, prefork, log)
     served_by = {served_by_pid(port) for _ in range(20)}
-    assert sorted(log.read_text().splitlines()) == sorted(f"startup {pid}" for pid in workers)
+    assert noted(log) == in_each(workers, "startup")
     assert served_by <= set(workers)
     assert proc.stop() == 0
-    assert sorted(log.read_text().splitlines()) == sorted(
-        [f"startup {pid}" for pid in workers] + [f"shutdown {pid}" for pid in workers]
-    )
+    assert noted(log) == in_each(workers, "startup", "shutdown")
 
 
 def test_preload_runs_hooks_once_in_the_main_process(spawn, prefork: str, tmp_path: Path) -> None:
@@ -469,12 +462,7 @@ def test_workers_stop_when_the_main_process_is_killed(spawn, prefork: str, tmp_p
     instead of serving on as orphans. They stop as on SIGTERM: clients that connected and sent
     nothing do not keep them up until the idle timeout (gunicorn's workers used to)."""
     log = tmp_path / "pids"
-    port = free_port()
-    proc = serve(
-        spawn, prefork, "--port", str(port), "--workers", "2", "--idle-timeout", "120",
-        env={"GRANIAN_ENV_LOG": str(log)}, app="granian_env.py",
-    )  # fmt: skip
-    workers = serving_workers(proc, port)
+    proc, port, workers = serve_two_workers(spawn, prefork, log, "--idle-timeout", "120")
     silent = [socket.create_connection(("127.0.0.1", port)) for _ in range(4)]
     proc.signal(signal.SIGKILL)
     proc.wait()
@@ -487,9 +475,7 @@ def test_workers_stop_when_the_main_process_is_killed(spawn, prefork: str, tmp_p
     finally:
         for sock in silent:
             sock.close()
-    assert sorted(log.read_text().splitlines()) == sorted(
-        [f"startup {pid}" for pid in workers] + [f"shutdown {pid}" for pid in workers]
-    )
+    assert noted(log) == in_each(workers, "startup", "shutdown")
 
 
 class Traffic:
@@ -527,12 +513,7 @@ def test_quick_stop_under_traffic_runs_every_workers_hooks(
     test run catches that only sometimes; bench/soak_stop.py --stops sigquit --traffic counts
     it over hundreds of stops.)"""
     log = tmp_path / "pids"
-    port = free_port()
-    proc = serve(
-        spawn, prefork, "--port", str(port), "--workers", "2",
-        env={"GRANIAN_ENV_LOG": str(log)}, app="granian_env.py",
-    )  # fmt: skip
-    workers = serving_workers(proc, port)
+    proc, port, workers = serve_two_workers(spawn, prefork, log)
     traffic = Traffic(f"http://127.0.0.1:{port}/pid")
     try:
         wait_for(lambda: traffic.answered >= 200, "200 answers to the clients")
@@ -542,9 +523,7 @@ def test_quick_stop_under_traffic_runs_every_workers_hooks(
         traffic.stop()
     assert code == 0, proc.output
     assert not any(word in proc.output for word in ("Killing", "was sent SIGKILL")), proc.output
-    assert sorted(log.read_text().splitlines()) == sorted(
-        [f"startup {pid}" for pid in workers] + [f"shutdown {pid}" for pid in workers]
-    )
+    assert noted(log) == in_each(workers, "startup", "shutdown")
 
 
 def test_ctrl_c_stops_every_worker_gracefully(spawn, prefork: str, tmp_path: Path) -> None:
@@ -554,19 +533,33 @@ def test_ctrl_c_stops_every_worker_gracefully(spawn, prefork: str, tmp_path: Pat
     graceful timeout, about one stop in three: so a few rounds there.)"""
     for round in range(6 if prefork == "granian" else 2):
         log = tmp_path / f"pids{round}"
-        port = free_port()
-        proc = serve(
-            spawn, prefork, "--port", str(port), "--workers", "2", "--graceful-timeout", "15",
-            env={"GRANIAN_ENV_LOG": str(log)}, app="granian_env.py",
-        )  # fmt: skip
-        workers = serving_workers(proc, port)
+        proc, _, workers = serve_two_workers(spawn, prefork, log, "--graceful-timeout", "15")
         os.killpg(proc.popen.pid, signal.SIGINT)
         assert proc.wait() == 0, proc.output
         assert "stopping at once" not in proc.output
         assert "Killing" not in proc.output  # granian's word for a worker that would not stop
-        assert sorted(log.read_text().splitlines()) == sorted(
-            [f"startup {pid}" for pid in workers] + [f"shutdown {pid}" for pid in workers]
-        ), proc.output
+        assert noted(log) == in_each(workers, "startup", "shutdown"), proc.output
+
+
+def serve_two_workers(spawn, prefork: str, log: Path, *args: str):
+    """granian_env.py served by 2 workers whose hooks note their PID in ``log``; the process,
+    its port and the workers' PIDs, once it serves."""
+    port = free_port()
+    proc = serve(
+        spawn, prefork, "--port", str(port), "--workers", "2", *args,
+        env={"GRANIAN_ENV_LOG": str(log)}, app="granian_env.py",
+    )  # fmt: skip
+    return proc, port, serving_workers(proc, port)
+
+
+def noted(log: Path) -> list[str]:
+    """What the hooks of granian_env.py noted in ``log``, sorted ("startup PID" lines...)."""
+    return sorted(log.read_text().splitlines())
+
+
+def in_each(workers: list[int], *hooks: str) -> list[str]:
+    """The lines `noted` gives when each of ``workers`` ran each of ``hooks`` once."""
+    return sorted(f"{hook} {pid}" for hook in hooks for pid in workers)
 
 
 def serving_workers(proc, port: int) -> list[int]:
