@@ -479,8 +479,8 @@ def test_workers_stop_when_the_main_process_is_killed(spawn, prefork: str, tmp_p
 
 
 class Traffic:
-    """Clients sending requests back to back, each on its own kept-alive connection, until the
-    server is gone; `answered` counts the answers."""
+    """Clients sending requests back to back, each on its own kept-alive connection, until
+    `stop`; `answered` counts the answers (a refused or cut request is sent again)."""
 
     def __init__(self, url: str, clients: int = 4) -> None:
         self.answered = 0
@@ -509,7 +509,7 @@ def test_quick_stop_under_traffic_runs_every_workers_hooks(
 ) -> None:
     """SIGQUIT while clients keep sending requests: each worker still runs its shutdown hooks,
     none is killed, exit code 0. (A gunicorn worker whose quick stop came as its loop handed a
-    request to a thread hung until the master killed it, about one stop in 30 like this: a
+    request to a thread hung until the master killed it, about one stop in 15 like this: a
     test run catches that only sometimes; bench/soak_stop.py --stops sigquit --traffic counts
     it over hundreds of stops.)"""
     log = tmp_path / "pids"
