@@ -15,7 +15,6 @@ import json
 import shutil
 import subprocess
 import sys
-import tempfile
 import tomllib
 from importlib import metadata
 from pathlib import Path
@@ -72,13 +71,13 @@ def build_wheelhouse(reqs: Requirements, into: Path) -> list[str]:
     """Make wheels of ``reqs`` and everything they need into ``into``, with a
     requirements.txt pinning each; return the pins."""
     into.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="flaskd-wheels-") as tmp:
-        args = [_copied_if_source(arg, Path(tmp)) for arg in reqs.args]
-        done = subprocess.run(
-            [sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check",
-             "--wheel-dir", str(into), *args],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
+    # flaskd's own source directory, if it is one of them, is built in place: its build
+    # backend (flit_core) writes nothing there, so two builds at once do not meet.
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check",
+         "--wheel-dir", str(into), *reqs.args],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["pip failed"])[-1]
         raise ConfigError(f"making the wheelhouse failed (pip wheel {' '.join(reqs.args)}): {last}")
@@ -120,19 +119,6 @@ def _pip_version() -> str:
             f"pip is not installed for {sys.executable}: flaskd container makes the image's"
             f" wheels with it ({sys.executable} -m ensurepip installs it)"
         ) from None
-
-
-def _copied_if_source(requirement: str, tmp: Path) -> str:
-    """``requirement``, or for a source directory (flaskd's checkout) a copy of it in
-    ``tmp``: pip builds a directory in place (setuptools writes build/ and *.egg-info
-    there), so two builds at once from one checkout would trip over each other."""
-    path, bracket, extras = requirement.partition("[")
-    if not Path(path).is_dir():
-        return requirement
-    copy = tmp / Path(path).name
-    ignored = shutil.ignore_patterns(*IGNORED, ".tools", "build", "dist", "*.egg-info")
-    shutil.copytree(path, copy, ignore=ignored, symlinks=True)
-    return f"{copy}{bracket}{extras}"
 
 
 def copy_app(workdir: Path, into: Path, skip: Path | None = None) -> None:
