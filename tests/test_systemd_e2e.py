@@ -145,11 +145,6 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30) -> N
 
 def _wheelhouse(tmp: Path) -> Path:
     """Wheels of flaskd and its dependencies, built on the host (the container has no index)."""
-    project = tmp / "project"
-    project.mkdir()
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(ROOT / name, project)
-    shutil.copytree(ROOT / "src", project / "src", ignore=shutil.ignore_patterns("*.egg-info"))
     wheels = tmp / "wheels"
     subprocess.run(
         [
@@ -160,7 +155,7 @@ def _wheelhouse(tmp: Path) -> Path:
             "-q",
             "-w",
             str(wheels),
-            f"{project}[gunicorn,granian]",
+            f"{ROOT}[gunicorn,granian]",
         ],
         check=True,
         capture_output=True,

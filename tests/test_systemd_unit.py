@@ -93,15 +93,8 @@ class _Wheel:
     @property
     def path(self) -> Path:
         if self._path is None:
-            project = self.tmp / "project"
-            project.mkdir()
-            for name in ("pyproject.toml", "README.md"):
-                shutil.copy(ROOT / name, project)
-            shutil.copytree(
-                ROOT / "src", project / "src", ignore=shutil.ignore_patterns("*.egg-info")
-            )
             out = self.tmp / "wheel"
-            _pip("wheel", "--no-deps", "-w", str(out), str(project))
+            _pip("wheel", "--no-deps", "-w", str(out), str(ROOT))  # flit_core writes nothing there
             (self._path,) = out.glob("flaskd-*.whl")
         return self._path
 
